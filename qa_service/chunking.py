@@ -1,0 +1,79 @@
+"""Paragraph-aligned, token-bounded chunks.
+
+Windows are counted with the embedder's own tokenizer, because that is what
+truncates (MiniLM drops word pieces past 256): tiktoken counts would not match
+what the model really sees. A long paragraph becomes overlapping windows that
+all point back to it with offsets; the header (title | source | date | heading)
+is prepended to the indexed text only, never to the cited text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa_service.models import Article, Chunk, Paragraph
+
+
+def header_for(article: Article, paragraph: Paragraph) -> str:
+    parts = [article.title, article.source or "", article.published.isoformat() if article.published else ""]
+    if paragraph.heading:
+        parts.append(paragraph.heading)
+    return " | ".join(p for p in parts if p)
+
+
+class Chunker:
+    def __init__(self, tokenizer: Any, max_tokens: int, overlap: int, model_window: int, with_header: bool):
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.overlap = min(overlap, max_tokens // 2)
+        self.model_window = model_window - 2  # [CLS] and [SEP]
+        self.with_header = with_header
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def chunk_article(self, article: Article) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for paragraph in article.paragraphs:
+            header = header_for(article, paragraph) if self.with_header else ""
+            # The header shares the model window; keep at least half of it for the paragraph.
+            header_tokens = min(self.count(header) + 1, self.model_window // 2) if header else 0
+            budget = max(32, min(self.max_tokens, self.model_window - header_tokens))
+            for window, (start, end) in enumerate(self.windows(paragraph.text, budget)):
+                text = paragraph.text[start:end]
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{paragraph.paragraph_id}:w{window}",
+                        article_id=article.article_id,
+                        paragraph_id=paragraph.paragraph_id,
+                        window=window,
+                        text=text,
+                        index_text=f"{header}\n{text}" if header else text,
+                        start=start,
+                        end=end,
+                    )
+                )
+        return chunks
+
+    def windows(self, text: str, budget: int) -> list[tuple[int, int]]:
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets: list[tuple[int, int]] = enc["offset_mapping"]
+        if len(offsets) <= budget:
+            return [(0, len(text))]
+        # Snap window edges to word starts so no window begins mid-word.
+        word_starts = [i for i, (s, _) in enumerate(offsets) if i == 0 or s == 0 or text[s - 1].isspace()]
+        spans: list[tuple[int, int]] = []
+        first = 0
+        step = budget - self.overlap
+        while True:
+            last = min(first + budget, len(offsets))
+            if last < len(offsets):
+                cut = max((w for w in word_starts if first < w <= last), default=last)
+                last = cut
+            spans.append((offsets[first][0], offsets[last - 1][1]))
+            if last >= len(offsets):
+                break
+            nxt = first + step
+            nxt = min((w for w in word_starts if w >= nxt), default=nxt)
+            first = nxt if nxt > first else last
+        return spans

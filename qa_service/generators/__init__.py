@@ -1,0 +1,1 @@
+"""Answer generators: turn a question and retrieved paragraphs into answer text."""

@@ -1,0 +1,170 @@
+"""Incremental, idempotent ingestion into the Chroma store.
+
+Per article the order is: drop the old record (the commit marker), drop its old
+chunks, write the new chunks, write the new record. A kill -9 anywhere leaves
+either the old article gone or uncommitted chunks that readers ignore and the
+next run deletes (`repair`), so there are never duplicate or orphan paragraphs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from qa_service.chunking import Chunker
+from qa_service.embeddings import SentenceTransformerEmbeddings
+from qa_service.errors import NotFoundError
+from qa_service.loaders import Failure, RawArticle, build_article, load_paths, parse_bytes
+from qa_service.loaders.common import LoadError, safe_id, short_hash, slugify
+from qa_service.models import Article, Chunk
+from qa_service.service_types import IngestReport
+from qa_service.store import ChromaStore
+
+log = logging.getLogger(__name__)
+
+ArticleHook = Callable[[Article], None]
+RemoveHook = Callable[[str], None]
+
+
+@dataclass
+class _Pending:
+    article: Article
+    origin: str
+    existed: bool
+    chunks: list[Chunk]
+
+
+class Ingester:
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: SentenceTransformerEmbeddings,
+        chunker: Chunker,
+        on_article: ArticleHook | None = None,
+        on_remove: RemoveHook | None = None,
+        flush_chunks: int = 2048,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.on_article = on_article
+        self.on_remove = on_remove
+        self.flush_chunks = flush_chunks
+
+    # ------------------------------------------------------------------
+    def ingest_paths(self, paths: list[Path], progress: bool = False) -> IngestReport:
+        items = list(load_paths(paths))
+        return self.ingest_items(items, progress=progress)
+
+    def ingest_bytes(self, filename: str, data: bytes) -> IngestReport:
+        name = Path(filename).name or "upload"
+        items = list(parse_bytes(data, Path(f"upload/{name}")))
+        return self.ingest_items(items)
+
+    def ingest_items(self, items: Iterable[RawArticle | Failure], progress: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        self.store.check_model()
+        report = IngestReport()
+        self.repair()
+        records = self.store.article_records()
+        by_origin = {r.origin: aid for aid, r in records.items()}
+        taken = set(records)
+        items = list(items)
+        pending: list[_Pending] = []
+        n_pending_chunks = 0
+
+        bar = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       TextColumn("{task.fields[note]}"), disable=not progress, transient=False)
+        with bar:
+            task = bar.add_task("ingest", total=len(items), note="")
+            for item in items:
+                bar.advance(task)
+                if isinstance(item, Failure):
+                    report.failed.append((item.where, item.reason))
+                    continue
+                try:
+                    article_id = self._assign_id(item, by_origin, taken)
+                    article = build_article(item, article_id)
+                except LoadError as exc:
+                    report.failed.append((item.origin or item.path or "?", str(exc)))
+                    continue
+                taken.add(article_id)
+                by_origin[item.origin] = article_id
+                old = records.get(article_id)
+                if old is not None and old.content_hash == article.content_hash:
+                    report.unchanged.append(article_id)
+                    continue
+                chunks = self.chunker.chunk_article(article)
+                pending.append(_Pending(article, item.origin, old is not None, chunks))
+                n_pending_chunks += len(chunks)
+                if n_pending_chunks >= self.flush_chunks:
+                    bar.update(task, note=f"embedding {n_pending_chunks} chunks")
+                    self._flush(pending, report)
+                    pending, n_pending_chunks = [], 0
+                    bar.update(task, note="")
+            if pending:
+                self._flush(pending, report)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _assign_id(self, raw: RawArticle, by_origin: dict[str, str], taken: set[str]) -> str:
+        """Feed id if there is one, else the slug of the title; collision-safe and stable per file."""
+        if raw.feed_id:
+            return safe_id(raw.feed_id)
+        if raw.origin in by_origin:
+            return by_origin[raw.origin]
+        base = slugify(raw.title)
+        if base not in taken:
+            return base
+        return f"{base}-{short_hash(raw.origin, 6)}"
+
+    def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
+        texts = [c.index_text for p in pending for c in p.chunks]
+        vectors = self.embedder.embed_documents(texts)
+        pos = 0
+        for p in pending:
+            n = len(p.chunks)
+            if p.existed:
+                self.store.delete_article(p.article.article_id)
+            self.store.add_chunks(p.article, p.chunks, vectors[pos : pos + n])
+            self.store.put_article(p.article, p.origin, n)
+            pos += n
+            (report.updated if p.existed else report.added).append(p.article.article_id)
+            report.paragraphs += len(p.article.paragraphs)
+            report.chunks += n
+            if self.on_article is not None:
+                try:
+                    self.on_article(p.article)
+                except Exception:  # a derived layer must not fail the ingest
+                    log.exception("post-ingest hook failed for %s", p.article.article_id)
+        self.store.bump_generation()
+        log.info("committed %d articles (%d chunks)", len(pending), len(texts))
+
+    # ------------------------------------------------------------------
+    def remove(self, article_id: str) -> None:
+        if article_id not in self.store.article_records():
+            raise NotFoundError(f"no article with id {article_id!r}")
+        self.store.delete_article(article_id)
+        self.store.bump_generation()
+        if self.on_remove is not None:
+            self.on_remove(article_id)
+
+    def repair(self) -> int:
+        """Delete chunks left uncommitted by an interrupted ingest; returns how many."""
+        committed = {aid: r.content_hash for aid, r in self.store.article_records().items()}
+        raw = self.store.all_chunks(include_documents=False)
+        stale = [
+            cid
+            for cid, meta in zip(raw["ids"], raw["metadatas"], strict=True)
+            if committed.get(meta["article_id"]) != meta.get("content_hash")
+        ]
+        if stale:
+            log.warning("repairing index: deleting %d uncommitted chunks", len(stale))
+            self.store.delete_chunks(stale)
+            self.store.bump_generation()
+        return len(stale)

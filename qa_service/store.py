@@ -1,0 +1,204 @@
+"""Chroma storage: the single source of truth for chunks and article records.
+
+Two collections:
+- `<name>` holds one record per chunk (vector, indexed text, metadata).
+- `<name>_articles` holds one record per article (the full Article JSON as the
+  document) and a `__state__` record with the embedding model and a generation
+  counter. An article record is written only after all its chunks are, so it is
+  the commit marker of that article: chunks whose content_hash differs from their
+  article record's are uncommitted leftovers of an interrupted ingest, ignored by
+  readers and repaired by the next ingest.
+Chroma needs a vector for every record; article records get a constant 1-d one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from qa_service.errors import IndexMismatchError, NotFoundError
+from qa_service.models import Article, Chunk
+
+STATE_ID = "__state__"
+_UNIT = [1.0]
+
+
+def make_client(index_dir: Any, chroma_url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+
+
+@dataclass
+class ArticleRecord:
+    article_id: str
+    content_hash: str
+    origin: str
+    title: str
+    source: str | None
+    published: str | None
+    paragraphs: int
+    chunks: int
+
+
+class ChromaStore:
+    def __init__(self, client: Any, name: str, model_name: str) -> None:
+        self.client = client
+        self.model_name = model_name
+        # No embedding function: vectors are always computed by our own embedder
+        # (Chroma's default one would try to download a model).
+        self.chunks = client.get_or_create_collection(
+            name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        self.articles = client.get_or_create_collection(f"{name}_articles", embedding_function=None)
+        self.max_batch = int(client.get_max_batch_size())
+
+    # -- state -----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        got = self.articles.get(ids=[STATE_ID], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else {}
+
+    def check_model(self) -> None:
+        """Refuse to mix vectors of two embedding models in one index."""
+        recorded = self.state().get("embedding_model")
+        if recorded and recorded != self.model_name:
+            raise IndexMismatchError(
+                f"The index was built with embedding model {recorded!r} but {self.model_name!r} is "
+                "configured. Re-ingest into an empty index (new QA_INDEX_DIR or collection), "
+                "or set QA_EMBEDDING_MODEL back."
+            )
+
+    def generation(self) -> int:
+        return int(self.state().get("generation", 0))
+
+    def bump_generation(self) -> int:
+        gen = self.generation() + 1
+        self.articles.upsert(
+            ids=[STATE_ID],
+            embeddings=[_UNIT],
+            metadatas=[{"embedding_model": self.model_name, "generation": gen, "kind": "state"}],
+            documents=[""],
+        )
+        return gen
+
+    # -- articles --------------------------------------------------------------
+    def article_records(self) -> dict[str, ArticleRecord]:
+        got = self.articles.get(where={"kind": "article"}, include=["metadatas"])
+        return {i: _record(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def find_by_origin(self, origin: str) -> str | None:
+        got = self.articles.get(where={"origin": origin}, include=[])
+        return got["ids"][0] if got["ids"] else None
+
+    def get_article(self, article_id: str) -> Article:
+        got = self.articles.get(ids=[article_id], include=["documents"])
+        if not got["ids"] or article_id == STATE_ID:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return Article.model_validate_json(got["documents"][0])
+
+    def get_articles(self, ids: list[str]) -> list[Article]:
+        got = self.articles.get(ids=ids, include=["documents"])
+        by_id = {i: Article.model_validate_json(d) for i, d in zip(got["ids"], got["documents"], strict=True)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def put_article(self, article: Article, origin: str, n_chunks: int) -> None:
+        meta = {
+            "kind": "article",
+            "content_hash": article.content_hash,
+            "origin": origin,
+            "title": article.title,
+            "source": article.source or "",
+            "published": article.published.isoformat() if article.published else "",
+            "paragraphs": len(article.paragraphs),
+            "chunks": n_chunks,
+        }
+        self.articles.upsert(
+            ids=[article.article_id], embeddings=[_UNIT], metadatas=[meta], documents=[article.model_dump_json()]
+        )
+
+    def delete_article(self, article_id: str) -> None:
+        # Record first: once it is gone the chunks are uncommitted and invisible to readers.
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+
+    # -- chunks ----------------------------------------------------------------
+    def add_chunks(self, article: Article, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        published = article.published.isoformat() if article.published else ""
+        metas = [
+            {
+                "article_id": c.article_id,
+                "paragraph_id": c.paragraph_id,
+                "window": c.window,
+                "start": c.start,
+                "end": c.end,
+                "content_hash": article.content_hash,
+                "source": article.source or "",
+                "published": published,
+                # ISO date as an int (YYYYMMDD) so Chroma can range-filter it.
+                "published_int": int(published.replace("-", "")) if published else 0,
+            }
+            for c in chunks
+        ]
+        for lo in range(0, len(chunks), self.max_batch):
+            hi = lo + self.max_batch
+            self.chunks.upsert(
+                ids=[c.chunk_id for c in chunks[lo:hi]],
+                embeddings=vectors[lo:hi],
+                documents=[c.index_text for c in chunks[lo:hi]],
+                metadatas=metas[lo:hi],
+            )
+
+    def all_chunks(self, include_documents: bool = True) -> dict[str, list[Any]]:
+        include = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        out: dict[str, list[Any]] = {"ids": [], "metadatas": [], "documents": []}
+        total = self.chunks.count()
+        for offset in range(0, total, 5000):
+            got = self.chunks.get(include=include, limit=5000, offset=offset)
+            out["ids"] += got["ids"]
+            out["metadatas"] += got["metadatas"]
+            if include_documents:
+                out["documents"] += got["documents"]
+        return out
+
+    def delete_chunks(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for lo in range(0, len(ids), self.max_batch):
+            self.chunks.delete(ids=ids[lo : lo + self.max_batch])
+
+    def query(self, vector: list[float], n: int, where: dict[str, Any] | None) -> dict[str, Any]:
+        n = max(1, min(n, self.chunks.count()))
+        return self.chunks.query(
+            query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
+        )
+
+
+def _record(article_id: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        article_id=article_id,
+        content_hash=str(meta.get("content_hash", "")),
+        origin=str(meta.get("origin", "")),
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source") or "") or None,
+        published=str(meta.get("published") or "") or None,
+        paragraphs=int(meta.get("paragraphs", 0)),
+        chunks=int(meta.get("chunks", 0)),
+    )
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,143 @@
+"""A small in-memory QAService stand-in for the fast API tests (same methods, same errors)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from qa_service.errors import InvalidInputError, NotFoundError
+from qa_service.models import Answer, Article, Citation, Paragraph, RetrievedParagraph
+from qa_service.service import IngestReport, SearchFilters, StreamEvent
+
+
+def make_article(article_id: str, title: str, paragraphs: list[str], **meta: Any) -> Article:
+    paras, offset = [], 0
+    for n, text in enumerate(paragraphs, 1):
+        paras.append(Paragraph(paragraph_id=f"{article_id}:p{n}", number=n, text=text,
+                               start=offset, end=offset + len(text), heading=meta.pop("heading", None)))
+        offset += len(text) + 2
+    return Article(article_id=article_id, title=title, paragraphs=paras,
+                   text="\n\n".join(paragraphs), **meta)
+
+
+class FakeQAService:
+    """Answers by picking the first paragraph sharing a word with the question."""
+
+    def __init__(self, *, stream_delay: float = 0.0) -> None:
+        self.articles: dict[str, Article] = {}
+        self.conversations: dict[str, list[dict[str, str]]] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.stream_delay = stream_delay
+        self.stream_pulled = 0
+        self.stream_closed = threading.Event()
+        self.is_ready = True
+        self.add(make_article(
+            "nato-aid", "NATO allies pledge military aid",
+            ["Germany pledged 500 air defence missiles to Ukraine on Tuesday.",
+             "The ministers met in Brussels for two days."],
+            source="Example News", published=date(2024, 3, 5),
+        ))
+
+    def add(self, article: Article) -> None:
+        self.articles[article.article_id] = article
+
+    # --- the QAService surface -------------------------------------------------
+    def ready(self) -> bool:
+        return self.is_ready
+
+    def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
+        raise NotImplementedError
+
+    def ingest_bytes(self, filename: str, data: bytes) -> IngestReport:
+        self.calls.append(("ingest_bytes", {"filename": filename, "size": len(data)}))
+        if not filename.endswith((".txt", ".html", ".md", ".json")):
+            return IngestReport(failed=[(filename, "unsupported format")])
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{filename} is not valid UTF-8") from exc
+        lines = [line for line in text.splitlines() if line.strip()]
+        article_id = Path(filename).stem
+        existed = article_id in self.articles
+        self.add(make_article(article_id, lines[0], lines[1:] or lines))
+        return IngestReport(added=[] if existed else [article_id], updated=[article_id] if existed else [],
+                            paragraphs=len(lines) - 1)
+
+    def remove(self, article_id: str) -> None:
+        if self.articles.pop(article_id, None) is None:
+            raise NotFoundError(f"no article {article_id!r}")
+
+    def list_articles(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Article]]:
+        items = sorted(self.articles.values(), key=lambda a: a.article_id)
+        return len(items), items[offset:offset + limit]
+
+    def get_article(self, article_id: str) -> Article:
+        try:
+            return self.articles[article_id]
+        except KeyError:
+            raise NotFoundError(f"no article {article_id!r}") from None
+
+    def search(self, query: str, k: int = 8, filters: SearchFilters | None = None) -> list[RetrievedParagraph]:
+        self.calls.append(("search", {"query": query, "k": k, "filters": filters}))
+        words = {w.lower().strip("?.,") for w in query.split()}
+        hits = []
+        for a in self.articles.values():
+            if filters and filters.source and a.source != filters.source:
+                continue
+            for p in a.paragraphs:
+                overlap = len(words & {w.lower().strip("?.,") for w in p.text.split()})
+                if overlap:
+                    hits.append(RetrievedParagraph(
+                        paragraph_id=p.paragraph_id, article_id=a.article_id, title=a.title, text=p.text,
+                        score=float(overlap), source=a.source,
+                        published=a.published.isoformat() if a.published else None, number=p.number))
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def _answer(self, question: str, conversation_id: str | None, history: list[dict[str, str]] | None,
+                filters: SearchFilters | None) -> Answer:
+        if conversation_id is not None and conversation_id not in self.conversations:
+            raise NotFoundError(f"unknown conversation {conversation_id!r}")
+        if history is None:
+            conversation_id = conversation_id or uuid.uuid4().hex
+            self.conversations.setdefault(conversation_id, []).append({"role": "user", "content": question})
+        retrieved = self.search(question, 4, filters)
+        if not retrieved:
+            return Answer(question=question, answer="The articles do not say.", abstained=True,
+                          conversation_id=conversation_id, generator="fake")
+        top = retrieved[0]
+        article = self.articles[top.article_id]
+        quote = top.text.split(" on ")[0]
+        citation = Citation(marker=1, article_id=top.article_id, paragraph_id=top.paragraph_id,
+                            title=top.title, paragraph_text=top.text, quote=quote, start=0, end=len(quote),
+                            source=article.source, published=top.published)
+        return Answer(question=question, answer=f"{quote} [1].", abstained=False, citations=[citation],
+                      retrieved=retrieved, timings={"total": 0.001}, diagnostics={"support": 1.0},
+                      conversation_id=conversation_id, generator="fake")
+
+    def ask(self, question: str, *, conversation_id: str | None = None,
+            history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None) -> Answer:
+        self.calls.append(("ask", {"question": question, "conversation_id": conversation_id,
+                                   "history": history, "filters": filters}))
+        return self._answer(question, conversation_id, history, filters)
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[StreamEvent]:
+        self.calls.append(("stream", {"question": question, **kwargs}))
+        try:
+            answer = self._answer(question, kwargs.get("conversation_id"), kwargs.get("history"),
+                                  kwargs.get("filters"))
+            yield "meta", {"conversation_id": answer.conversation_id, "standalone_question": question}
+            for word in answer.answer.split(" "):
+                if self.stream_delay:
+                    time.sleep(self.stream_delay)
+                self.stream_pulled += 1
+                yield "token", {"text": word + " "}
+            for c in answer.citations:
+                yield "citation", c.model_dump(mode="json")
+            yield "answer", answer.model_dump(mode="json")
+        finally:
+            self.stream_closed.set()
