@@ -53,6 +53,8 @@ class ChainParts:
     generator: Generator
     support: Callable[[str, list[RetrievedParagraph]], float]  # question-term coverage, 0..1
     abstain_threshold: float
+    # The positions layer may vouch for a question (several actors with attributed statements).
+    covered: Callable[[str], bool] | None = None
 
 
 def _timed(name: str, fn: Callable[[dict[str, Any]], Any]) -> Runnable:
@@ -85,8 +87,12 @@ def gate_and_draft(parts: ChainParts, state: dict[str, Any]) -> Draft:
     """No source support, no generation: the model never gets to answer from general knowledge."""
     sources = safe_sources(state["retrieved"])
     support = parts.support(state["standalone"], sources)
+    if state["standalone"] != state["question"]:
+        # A condensed follow-up carries the earlier topic; the user's own words decide support.
+        support = max(support, parts.support(state["question"], sources))
     state["support"] = support
-    if not sources or support < parts.abstain_threshold:
+    vouched = parts.covered is not None and parts.covered(state["standalone"])
+    if not sources or (support < parts.abstain_threshold and not vouched):
         return Draft(abstain_reason="low_support", support=support)
     draft = parts.generator.draft(state["standalone"], sources)
     draft.support = support

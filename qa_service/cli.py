@@ -218,5 +218,11 @@ def eval_(dataset: Annotated[Path, typer.Argument(help="Gold questions, JSONL (s
         err.print(f"wrote {len(outcome.written)} files to {out}")
 
 
+# `qa positions` and `qa timeline` (structured positions/events layer).
+from qa_service.positions.cli import register as _register_positions  # noqa: E402
+
+_register_positions(app)
+
+
 if __name__ == "__main__":
     app()

@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     top_k: int = 8
     candidates: int = 50
     rrf_k: int = 60
-    header_in_index: bool = True  # prepend "title | source | date | heading" to indexed text
+    header_in_index: bool = True
+    use_news_signals: bool = True  # outlet- and date-aware retrieval for questions that name them
+    # Positions/events layer (spaCy at ingest); the chain uses it when use_positions is on.
+    positions_enabled: bool = True
+    use_positions: bool = True  # prepend "title | source | date | heading" to indexed text
 
     # Answering
     generator: str = "extractive"  # extractive | openai/<model> | ollama/<model>

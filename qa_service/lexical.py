@@ -20,6 +20,7 @@ import numpy as np
 from qa_service.store import ChromaStore
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 def _stemmer() -> Any:

@@ -20,7 +20,7 @@ from qa_service.condense import condense_rule
 from qa_service.config import Settings
 from qa_service.conversations import ConversationStore
 from qa_service.embeddings import SentenceTransformerEmbeddings
-from qa_service.errors import InvalidInputError
+from qa_service.errors import InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
 from qa_service.ingest import Ingester
 from qa_service.lexical import LexicalIndex
@@ -63,20 +63,49 @@ class QAService:
         self.chat_model = chat_model
         self.positions = positions
         self._write_lock = threading.Lock()  # one ingest at a time per process
+        self.layer = None
+        if positions is not None and settings.use_positions:
+            from qa_service.structured import StructuredLayer
+
+            self.layer = StructuredLayer(positions, self._paragraph)
         self.generator = self._make_generator()
         self.parts = ChainParts(
             condense=self._condense,
-            retrieve=lambda q, f: self.retriever.search(q, k=settings.top_k, filters=f),
+            retrieve=self._retrieve,
             generator=self.generator,
             support=extractive.support,
+            covered=self.layer.covers if self.layer is not None else None,
             abstain_threshold=settings.abstain_threshold,
         )
         self.chain = build_chain(self.parts)
 
     # -- set-up ------------------------------------------------------------------
+    def _retrieve(self, question: str, filters: dict[str, Any]) -> list[RetrievedParagraph]:
+        hits = self.retriever.search(question, k=self.settings.top_k, filters=filters)
+        if self.layer is not None and not filters:
+            hits = self.layer.boost(question, hits, self.settings.top_k)
+        return hits
+
+    def _paragraph(self, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
+        try:
+            article = self.store.get_article(article_id)
+        except QAError:
+            return None
+        para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None)
+        if para is None:
+            return None
+        return RetrievedParagraph(
+            paragraph_id=para.paragraph_id, article_id=article_id, title=article.title, text=para.text,
+            score=0.0, heading=para.heading, source=article.source, number=para.number,
+            published=article.published.isoformat() if article.published else None)
+
     def _make_generator(self) -> Any:
         spec = self.settings.generator
         if spec == "extractive":
+            if self.layer is not None:
+                from qa_service.structured import StructuredGenerator
+
+                return StructuredGenerator(self.extractive, self.layer)
             return self.extractive
         if self.chat_model is None:
             raise InvalidInputError(f"generator {spec!r} needs a chat model")
@@ -255,10 +284,14 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     lexical = LexicalIndex(store, settings.index_dir / f"bm25-{settings.collection}")
     retriever = HybridRetriever(
         store=store, lexical=lexical, embedder=embedder, k=settings.top_k, mode=settings.retrieval_mode,
-        candidates=settings.candidates, rrf_k=settings.rrf_k,
+        candidates=settings.candidates, rrf_k=settings.rrf_k, use_news_signals=settings.use_news_signals,
     )
     chunker = Chunker(embedder.tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_tokens,
                       embedder.max_seq_length, settings.header_in_index)
+    if positions is None and settings.positions_enabled:
+        from qa_service.positions import PositionsIndex, load_nlp
+
+        positions = PositionsIndex(settings, load_nlp())
     if chat_model is None and settings.generator != "extractive":
         from qa_service.llm import load_chat_model
 
@@ -270,5 +303,16 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     extractive = ExtractiveGenerator(tokenize=lexical.tokenize_query, idf=lexical.idf, threshold=0.0)
     conversations = ConversationStore(settings.conversation_path, settings.conversation_max_turns,
                                       settings.conversation_max_conversations)
-    return QAService(settings, store, embedder, retriever, ingester, conversations, extractive,
-                     chat_model=chat_model, positions=positions)
+    service = QAService(settings, store, embedder, retriever, ingester, conversations, extractive,
+                        chat_model=chat_model, positions=positions)
+    if positions is not None:
+        sync_positions(service)
+    return service
+
+
+def sync_positions(service: QAService) -> None:
+    """The layer follows the index across restarts and crashes: drop stale, extract missing."""
+    records = service.store.article_records()
+    todo = service.positions.sync({aid: r.content_hash for aid, r in records.items()})
+    for article in service.store.get_articles(list(todo)) if todo else []:
+        service.positions.update_article(article)

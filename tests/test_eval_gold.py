@@ -25,12 +25,14 @@ def _env(index_dir: Path) -> dict[str, str]:
     return env | {"QA_INDEX_DIR": str(index_dir)}
 
 
-# measured: see the comment on each line (qa eval eval/gold/sample-test.jsonl --articles data/articles)
+# Measured 2025-11-27 with `qa eval eval/gold/sample-test.jsonl --articles data/articles --json`
+# (extractive generator, hybrid retrieval, abstain_threshold 0.55): recall@10 1.0,
+# quote validity 1.0 (33 citations), answer match 0.800, abstention F1 0.636.
 THRESHOLDS = {
-    ("retrieval", "evidence_recall@10"): 0.0,
+    ("retrieval", "evidence_recall@10"): 0.95,
     ("citations", "quote_validity"): 1.0,
-    ("answers", "answer_match"): 0.0,
-    ("abstention", "f1"): 0.0,
+    ("answers", "answer_match"): 0.70,
+    ("abstention", "f1"): 0.55,
 }
 
 

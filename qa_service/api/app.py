@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from qa_service.api.deps import ApiKey
 from qa_service.api.errors import install_error_handlers
 from qa_service.api.metrics import Metrics, MetricsMiddleware
 from qa_service.api.routes import articles, chat, health, openai_compat, search, web
@@ -56,6 +57,12 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, chat, openai_compat, search, articles, web):
         app.include_router(module.router)
+    # Positions/timeline and Slack live in their own packages; imported here, not at module import.
+    from qa_service.positions.routes import router as positions_router
+    from qa_service.slack.bot import mount_slack
+
+    app.include_router(positions_router, dependencies=[ApiKey])
+    mount_slack(app, settings, service)  # only when Slack is configured; it checks Slack's own signature
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: the size limit answers 413 before anything reads the body,

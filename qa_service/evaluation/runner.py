@@ -123,7 +123,8 @@ def score_result(result: QuestionResult) -> dict[str, Any]:
             else None,
             "yes_no": m.is_yes_no(result.answers),
             "polarity": m.polarity(text),
-            "answer_match": (1.0 if m.answer_match(text, result.answers) else 0.0)
+            # An abstention never matches, even when its text names candidate answers.
+            "answer_match": (1.0 if not abstained and m.answer_match(text, result.answers) else 0.0)
             if result.answerable
             else None,
             "abstained": abstained,

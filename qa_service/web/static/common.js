@@ -1,5 +1,5 @@
 // Shared helpers. Article text is untrusted: everything is built with
-// createElement/textContent, never innerHTML with data.
+// createElement/textContent; no HTML string ever reaches the DOM.
 "use strict";
 
 const QA = (() => {

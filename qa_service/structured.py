@@ -1,0 +1,99 @@
+"""Use the positions/events layer in the answering chain.
+
+- Retrieval: for a position question, the paragraphs holding the named actors'
+  attributed statements go first; for a "when" question, the paragraph stating the
+  best-matching event's date does.
+- Generation: a comparison of several actors gets one cited claim per actor; a
+  "when" question is answered with the normalised date and the sentence stating it.
+Both fall back to the plain path when the layer has nothing for the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from qa_service.citations import Claim, Draft
+from qa_service.generators.extractive import ExtractiveGenerator, classify
+from qa_service.models import RetrievedParagraph
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]
+
+
+def human_date(iso: str, precision: str) -> str:
+    parts = iso.split("-")
+    if precision == "year" or len(parts) == 1:
+        return parts[0]
+    month = _MONTHS[int(parts[1]) - 1]
+    if precision == "month" or len(parts) == 2:
+        return f"{month} {parts[0]}"
+    return f"{month} {int(parts[2])}, {parts[0]}"
+
+
+class StructuredLayer:
+    def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None]) -> None:
+        self.positions = positions
+        self.paragraph = paragraph  # (article_id, paragraph_id) -> RetrievedParagraph
+
+    def focus(self, question: str) -> list[tuple[str, str, Any]]:
+        """(actor or "", paragraph_id, entry) the layer says answer this question, best first."""
+        kind = classify(question)
+        if kind == "when":
+            return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)]
+        if kind not in ("position", "what", "who", "yesno"):
+            return []
+        actors = self.positions.find_actors(question)
+        if not actors:
+            return []
+        per_actor = self.positions.positions_for(actors, topic=question)
+        out = []
+        for actor in actors:
+            entries = per_actor.get(actor) or []
+            if entries:
+                out.append((actor, entries[0].paragraph_id, entries[0]))
+        return out
+
+    def covers(self, question: str) -> bool:
+        """A comparison naming two or more actors that each have attributed statements."""
+        return classify(question) != "when" and len(self.focus(question)) >= 2
+
+    def boost(self, question: str, hits: list[RetrievedParagraph], k: int) -> list[RetrievedParagraph]:
+        focus = self.focus(question)
+        if not focus:
+            return hits
+        first: list[RetrievedParagraph] = []
+        for _, pid, entry in focus:
+            hit = next((h for h in hits if h.paragraph_id == pid), None) or self.paragraph(entry.article_id, pid)
+            if hit is not None and hit not in first:
+                first.append(hit)
+        rest = [h for h in hits if h.paragraph_id not in {f.paragraph_id for f in first}]
+        return (first + rest)[: max(k, len(first))]
+
+
+class StructuredGenerator:
+    """Extractive answers, with per-actor and dated answers from the layer where it applies."""
+
+    name = "extractive"
+
+    def __init__(self, base: ExtractiveGenerator, layer: StructuredLayer) -> None:
+        self.base = base
+        self.layer = layer
+
+    def draft(self, question: str, sources: list[RetrievedParagraph]) -> Draft:
+        focus = self.layer.focus(question)
+        index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
+        kind = classify(question)
+        claims: list[Claim] = []
+        if kind == "when" and focus:
+            _, pid, event = focus[0]
+            if pid in index and index[pid] <= 3:
+                claims.append(Claim(text=f"{human_date(event.date, event.precision)}: {event.quote}",
+                                    source=index[pid], quote=event.quote))
+        elif len(focus) >= 2:
+            for actor, pid, entry in focus:
+                if pid in index:
+                    claims.append(Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote))
+        if claims:
+            return Draft(claims=claims)
+        return self.base.draft(question, sources)

@@ -1,0 +1,72 @@
+"""Citation parsing and verification: quotes verbatim at offsets, repair, removal."""
+
+from __future__ import annotations
+
+from qa_service.citations import Claim, Draft, parse_raw, verify
+from qa_service.models import RetrievedParagraph
+from qa_service.textnorm import locate, sentence_spans
+
+
+def _p(i: int, text: str) -> RetrievedParagraph:
+    return RetrievedParagraph(paragraph_id=f"a:p{i}", article_id="a", title="T", text=text, score=1.0 / i)
+
+
+SOURCES = [
+    _p(1, "Rutte dismissed the value of abstract peace talks. He welcomed German aid."),
+    _p(2, "Kyiv has urgently requested 20 new air defense systems from NATO members."),
+    _p(3, "Kremlin spokesman Dmitry Peskov dismissed Ukraine’s NATO aspirations as a “direct threat”."),
+]
+
+
+def test_locate_normalises_quotes_whitespace_and_maps_offsets_back():
+    text = SOURCES[2].text
+    start, end = locate('Ukraine\'s NATO   aspirations as a "direct threat"', text)
+    assert text[start:end] == "Ukraine’s NATO aspirations as a “direct threat"
+
+
+def test_sentence_spans_keep_abbreviations():
+    text = "The U.S. and Sweden gave aid. Mr. Rutte agreed."
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["The U.S. and Sweden gave aid.", "Mr. Rutte agreed."]
+
+
+def test_valid_citation_is_kept_with_exact_offsets():
+    draft = Draft(raw_text='Kyiv asked for "20 new air defense systems" [2].')
+    v = verify(draft, SOURCES)
+    (c,) = v.citations
+    assert c.paragraph_id == "a:p2" and c.paragraph_text[c.start : c.end] == c.quote == "20 new air defense systems"
+    assert v.answer.endswith("[1].") and v.diagnostics["citations_verified"] == 1
+
+
+def test_wrong_marker_is_repointed_and_counted():
+    draft = Draft(raw_text='Peskov called the aspirations a "direct threat" [1].')
+    v = verify(draft, SOURCES)
+    (c,) = v.citations
+    assert c.paragraph_id == "a:p3" and v.diagnostics["citations_repaired"] == 1
+
+
+def test_unsupported_claims_and_out_of_range_markers_are_removed():
+    draft = Draft(raw_text="The capital of France is Berlin [7]. Rutte dismissed abstract peace talks [1].")
+    v = verify(draft, SOURCES)
+    assert "Berlin" not in v.answer and len(v.citations) == 1
+    assert v.diagnostics["citations_removed"] == 1 and v.diagnostics["claims_removed"] == 1
+
+
+def test_structured_claims_and_marker_renumbering():
+    draft = Draft(claims=[Claim(text="Kyiv has urgently requested 20 new air defense systems from NATO members.",
+                                source=2, quote="Kyiv has urgently requested 20 new air defense systems"),
+                          Claim(text="Rutte dismissed the value of abstract peace talks.", source=1)])
+    v = verify(draft, SOURCES)
+    assert [c.marker for c in v.citations] == [1, 2]
+    assert "[1]" in v.answer and "[2]" in v.answer
+    for c in v.citations:
+        assert c.paragraph_text[c.start : c.end] == c.quote
+
+
+def test_no_verified_citation_means_nothing_kept():
+    v = verify(Draft(raw_text="I think it is probably fine [1]."), SOURCES)
+    assert v.citations == [] and v.answer == ""
+
+
+def test_parse_raw_handles_grouped_markers():
+    claims = parse_raw("Both dismissed talks [1, 3].", 3)
+    assert [c.source for c in claims] == [1, 3]

@@ -1,0 +1,126 @@
+"""Hybrid retrieval on the real model and real Chroma (embedded and `chroma run` server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT, SAMPLES, SEED, free_port
+
+from qa_service.config import Settings
+from qa_service.errors import InvalidInputError
+from qa_service.service import build_service
+from qa_service.service_types import SearchFilters
+
+SEED_QUESTIONS = [
+    ("What is Rutte's position on peace talks?", "Rutte dismissed the value of abstract peace talks"),
+    ("When did the NATO summit start?", "The two-day summit, starting December 3"),
+    ("What did the Kremlin say about Ukraine joining NATO?", "Peskov dismissed Ukraine’s NATO aspirations"),
+    ("How many air defense systems did Kyiv request?", "20 new air defense systems"),
+    ("What is Ukraine's Foreign Ministry position on NATO membership?", "full NATO membership is the only acceptable path"),
+    ("What did Zelensky acknowledge about reclaiming territory?", "lacks the military capacity to reclaim"),
+    ("What did Blinken stress before Trump takes office?", "has what it needs"),
+    ("When was the Budapest Memorandum signed?", "1994 Budapest Memorandum"),
+    ("What did Trump claim about ending the war?", "end the war within 24 hours"),
+    ("What did Rutte warn about a lopsided peace?", "lopsided peace favoring Russia"),
+    ("Who attended the summit from the EU?", "Kaja Kallas also attended"),
+    ("Where are North Korean troops deployed?", "Kursk region"),
+]
+
+
+def test_seed_answer_paragraph_in_top3_via_cli_json(tmp_path):
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx")}
+    subprocess.run([sys.executable, "-m", "qa_service.cli", "ingest", str(SAMPLES)], env=env, check=True,
+                   cwd=ROOT, capture_output=True, timeout=300)
+    hits = 0
+    misses = []
+    for question, evidence in SEED_QUESTIONS:
+        out = subprocess.run([sys.executable, "-m", "qa_service.cli", "search", question, "-k", "3", "--json"],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+        results = json.loads(out.stdout)["results"]
+        assert {"paragraph_id", "article_id", "title", "text", "score"} <= set(results[0])
+        assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+        if any(evidence in r["text"] for r in results):
+            hits += 1
+        else:
+            misses.append(question)
+    assert hits >= len(SEED_QUESTIONS) - 1, misses
+
+
+def test_modes_filters_and_paragraph_collapse(sample_service):
+    svc = sample_service
+    for mode in ("dense", "bm25", "hybrid"):
+        res = svc.retriever.search("Rutte dismissed peace talks", k=3, mode=mode)
+        assert "Rutte dismissed" in res[0].text, mode
+    res = svc.search("prices", k=10, filters=SearchFilters(source="Commodities Desk"))
+    assert res and {r.source for r in res} == {"Commodities Desk"}
+    res = svc.search("strike", k=10, filters=SearchFilters(date_from="2024-02-01", date_to="2024-03-01"))
+    assert res and all("2024-02-01" <= r.published <= "2024-03-01" for r in res)
+    res = svc.search("NATO", k=20, filters=SearchFilters(article_id=res[0].article_id))
+    assert len({r.paragraph_id for r in res}) == len(res)  # windows collapse to paragraphs
+    with pytest.raises(InvalidInputError):
+        svc.search("x", filters=SearchFilters(date_from="yesterday"))
+    with pytest.raises(InvalidInputError):
+        svc.search("   ")
+
+
+def test_langchain_retriever_interface(sample_service):
+    docs = sample_service.retriever.invoke("Budapest Memorandum nuclear arsenal")
+    assert "Budapest Memorandum" in docs[0].page_content
+    assert docs[0].metadata["paragraph_id"].endswith(":p5")
+
+
+def test_bm25_cache_follows_chroma_generation(tmp_path, embedder):
+    """A second service (another replica) sees writes made through the first one."""
+    settings = Settings(index_dir=tmp_path / "idx")
+    a = build_service(settings, embedder=embedder)
+    a.ingest([SEED])
+    b = build_service(settings, embedder=embedder, chroma_client=a.store.client)
+    assert b.search("Budapest Memorandum", k=1)[0].text.count("Budapest")
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Glacier pact signed\n\nThe zebra conservation treaty was signed in Nairobi.\n")
+    a.ingest([extra])
+    assert "zebra" in b.retriever.search("zebra treaty", k=1, mode="bm25")[0].text
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "w")
+    proc = subprocess.Popen([exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma run did not start: " + (path / "server.log").read_text()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_chroma_server_backend(chroma_server, tmp_path, embedder):
+    settings = Settings(index_dir=tmp_path / "local-cache", chroma_url=chroma_server)
+    service = build_service(settings, embedder=embedder)
+    report = service.ingest([SEED])
+    assert len(report.added) == 1 and report.paragraphs == 8
+    assert not (tmp_path / "local-cache" / "chroma").exists()  # vectors live on the server
+    hits = service.search("Peskov NATO aspirations threat", k=3)
+    assert "Peskov" in hits[0].text
+    answer = service.ask("What did Peskov say about Ukraine's NATO aspirations?")
+    assert not answer.abstained and answer.citations
