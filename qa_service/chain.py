@@ -83,9 +83,12 @@ def build_chain(parts: ChainParts) -> Runnable:
     )
 
 
-def gate_and_draft(parts: ChainParts, state: dict[str, Any]) -> Draft:
-    """No source support, no generation: the model never gets to answer from general knowledge."""
-    sources = safe_sources(state["retrieved"])
+def gate(parts: ChainParts, state: dict[str, Any]) -> Draft | None:
+    """No source support, no generation: the model never gets to answer from general knowledge.
+
+    Returns an abstaining Draft, or None when generation may go ahead.
+    """
+    sources = state["retrieved"]
     support = parts.support(state["standalone"], sources)
     if state["standalone"] != state["question"]:
         # A condensed follow-up carries the earlier topic; the user's own words decide support.
@@ -94,13 +97,16 @@ def gate_and_draft(parts: ChainParts, state: dict[str, Any]) -> Draft:
     vouched = parts.covered is not None and parts.covered(state["standalone"])
     if not sources or (support < parts.abstain_threshold and not vouched):
         return Draft(abstain_reason="low_support", support=support)
-    draft = parts.generator.draft(state["standalone"], sources)
-    draft.support = support
+    return None
+
+
+def gate_and_draft(parts: ChainParts, state: dict[str, Any]) -> Draft:
+    blocked = gate(parts, state)
+    if blocked is not None:
+        return blocked
+    draft = parts.generator.draft(state["standalone"], state["retrieved"])
+    draft.support = state["support"]
     return draft
-
-
-def safe_sources(retrieved: list[RetrievedParagraph]) -> list[RetrievedParagraph]:
-    return retrieved
 
 
 def finish(parts: ChainParts, state: dict[str, Any], draft: Draft | None = None) -> Answer:

@@ -30,7 +30,7 @@ class Chunker:
         self.with_header = with_header
 
     def count(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def chunk_article(self, article: Article) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -56,7 +56,7 @@ class Chunker:
         return chunks
 
     def windows(self, text: str, budget: int) -> list[tuple[int, int]]:
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         offsets: list[tuple[int, int]] = enc["offset_mapping"]
         if len(offsets) <= budget:
             return [(0, len(text))]
@@ -75,5 +75,6 @@ class Chunker:
                 break
             nxt = first + step
             nxt = min((w for w in word_starts if w >= nxt), default=nxt)
+            nxt = min(nxt, last)  # a very long "word" must not open a gap between windows
             first = nxt if nxt > first else last
         return spans

@@ -25,6 +25,9 @@ _STOP = frozenset(
 # A claim without a verbatim quote is supported by a paragraph sentence when this
 # share of its content words appears in that sentence.
 SUPPORT_OVERLAP = 0.6
+# A claim needs this many content words: a bare name or heading copied from a
+# source is not a statement, even though it "stands" in the paragraph.
+MIN_CLAIM_WORDS = 5
 
 
 @dataclass
@@ -52,8 +55,11 @@ class Verified:
 def parse_raw(text: str, n_sources: int) -> list[Claim]:
     """Split LLM text into claims: each sentence with its [n] markers and quotes."""
     claims: list[Claim] = []
-    text = text.strip()
-    for s, e in sentence_spans(text) or [(0, len(text))]:
+    text = re.sub(r"\s*\n+\s*", "\n", text.strip())
+    # "A claim. [1] Next claim. [2]": small models put markers after the period; move them before it.
+    text = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)", r"\2\1", text)
+    spans = [(ls + s, ls + e) for ls, le in _lines(text) for s, e in (sentence_spans(text[ls:le]) or [(0, le - ls)])]
+    for s, e in spans:
         sentence = text[s:e].strip()
         markers = [int(x) for m in _MARKERS.finditer(sentence) for x in re.split(r"[,;]", m.group(1))]
         plain = _MARKERS.sub("", sentence).strip()
@@ -67,6 +73,14 @@ def parse_raw(text: str, n_sources: int) -> list[Claim]:
         for n in dict.fromkeys(markers):
             claims.append(Claim(text=plain, source=n, quote=quotes[0] if quotes else None))
     return claims
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for part in text.split("\n"):
+        out.append((start, start + len(part)))
+        start += len(part) + 1
+    return [(a, b) for a, b in out if b > a]
 
 
 def _content(text: str) -> set[str]:
@@ -89,11 +103,25 @@ def _find(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | None:
     """Offsets in para.text that back the claim: its quote verbatim, else a supporting sentence."""
     if claim.quote:
         return locate(claim.quote, para.text)
+    return _find_unquoted(claim, para)
+
+
+def _find_unquoted(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | None:
     hit = locate(claim.text, para.text)
     if hit:
         return hit
     overlap, span = _best_sentence(claim.text, para.text)
     return span if overlap >= SUPPORT_OVERLAP else None
+
+
+def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) -> bool:
+    """Do the claim's words outside its quote appear in some retrieved paragraph's sentence?"""
+    rest = claim.text.replace(claim.quote or "", " ")
+    rest = re.sub(r"[\"“”]", " ", rest)
+    words = _content(rest)
+    if len(words) <= 2:  # "X said" / "according to" framing
+        return True
+    return any(_best_sentence(rest, s.text)[0] >= 0.5 for s in sources)
 
 
 def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
@@ -102,7 +130,19 @@ def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
             "citations_removed": 0, "claims_removed": 0}
     kept: list[tuple[str, list[tuple[int, int, int]]]] = []  # (sentence, [(source, start, end)])
     by_text: dict[str, int] = {}
+    removed: list[str] = []
+    trimmed_from: dict[str, str] = {}  # quote -> the original claim sentence
     for claim in claims:
+        if len(_content(claim.quote or claim.text)) < MIN_CLAIM_WORDS and len(_content(claim.text)) < MIN_CLAIM_WORDS:
+            diag["citations_removed"] += 1 if claim.source else 0
+            removed.append(claim.text)
+            continue
+        if claim.quote and claim.text != claim.quote and not _outside_quote_supported(claim, sources):
+            # The quote stands but the rest of the sentence says more than any source:
+            # keep only what the source says, verbatim.
+            trimmed_from[claim.quote] = claim.text
+            claim = Claim(text=claim.quote, source=claim.source, quote=claim.quote)
+            diag["claims_trimmed"] = diag.get("claims_trimmed", 0) + 1
         hit = None
         source = claim.source
         if 1 <= source <= len(sources):
@@ -119,17 +159,17 @@ def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
         if hit is None:
             if claim.source:
                 diag["citations_removed"] += 1
-            if claim.text not in by_text:
-                diag["claims_removed"] += 1
+            removed.append(trimmed_from.get(claim.text, claim.text))
             continue
         if claim.text in by_text:
             kept[by_text[claim.text]][1].append((source, *hit))
         else:
             by_text[claim.text] = len(kept)
             kept.append((claim.text, [(source, *hit)]))
-    # Claims first recorded as removed but later kept under another marker were not removed.
-    diag["claims_removed"] = max(0, diag["claims_removed"] - 0)
 
+    # A sentence counts as removed only if none of its markers survived.
+    kept_texts = set(by_text) | {trimmed_from.get(t, t) for t in by_text}
+    diag["claims_removed"] = len(set(removed) - kept_texts)
     citations: list[Citation] = []
     marker_of: dict[tuple[int, int, int], int] = {}
     parts: list[str] = []

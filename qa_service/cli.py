@@ -167,14 +167,17 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
     from qa_service.api.app import create_app
 
     settings = get_settings(host=host, port=port)
+    logging.getLogger("qa_service").setLevel(logging.INFO)  # start-up notes (e.g. Slack on/off)
+    service = None
     if ingest_samples:
-        ensure_samples(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        service = run(lambda: get_service(settings))
+        ensure_samples(settings, service)  # the same service is served: models load once
+    uvicorn.run(create_app(settings, service), host=settings.host, port=settings.port, log_level="info")
 
 
-def ensure_samples(settings: Settings) -> None:
+def ensure_samples(settings: Settings, service: Any | None = None) -> None:
     """Ingest the bundled sample corpus unless the index already holds articles."""
-    service = run(lambda: get_service(settings))
+    service = service or run(lambda: get_service(settings))
     if service.store.article_records():
         return
     report = run(lambda: service.ingest([settings.sample_dir], progress=sys.stderr.isatty()))

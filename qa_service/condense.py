@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 _FOLLOWUP_START = re.compile(r"^(and|but|also|so|what about|how about|and what about|then)\b", re.IGNORECASE)
-_ANAPHORA = re.compile(r"\b(that|this|it|its|they|them|their|these|those|he|she|him|her|his|there|then)\b",
-                       re.IGNORECASE)
+# Possessives (its, his, their) are left out: "How many troops did Germany pledge in its
+# package?" stands on its own.
+_ANAPHORA = re.compile(r"\b(that|this|it|they|them|these|those|he|she|him|there|then)\b", re.IGNORECASE)
 _TOPIC = re.compile(r"\b(?:on|about|regarding|over|of)\s+(.+?)[?.!]*$", re.IGNORECASE)
 _LEAD = re.compile(r"^(what|when|where|who|how|why|which|did|does|do|is|are|was|were)\b.*?\b(is|are|was|were|did|does|do)\b\s*",
                    re.IGNORECASE)
@@ -38,7 +39,8 @@ def topic_of(question: str) -> str:
 
 
 def condense_rule(question: str, history: list[dict[str, str]]) -> str:
-    previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+    # The previous standalone form carries the topic through chains of follow-ups.
+    previous = [t.get("standalone") or t["content"] for t in history if t.get("role") == "user" and t.get("content")]
     if not previous or not is_followup(question):
         return question.strip()
     topic = topic_of(previous[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,10 +31,11 @@ class Settings(BaseSettings):
     ingest_flush_chunks: int = 2048  # chunks embedded and written per commit batch
 
     # Retrieval
-    retrieval_mode: str = "hybrid"  # hybrid | dense | bm25
-    top_k: int = 8
-    candidates: int = 50
-    rrf_k: int = 60
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = Field(default=8, ge=1, le=100)
+    candidates: int = Field(default=50, ge=1, le=1000)
+    rrf_k: int = Field(default=60, ge=1)
+    bm25_weight: float = 1.0  # BM25 lists' weight in the fusion (dense lists weigh 1)
     header_in_index: bool = True
     use_news_signals: bool = True  # outlet- and date-aware retrieval for questions that name them
     # Positions/events layer (spaCy at ingest); the chain uses it when use_positions is on.

@@ -20,6 +20,7 @@ class ConversationStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")  # a CLI chat beside the server waits, not fails
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, updated REAL NOT NULL);
@@ -58,16 +59,22 @@ class ConversationStore:
 
     def append(self, cid: str, role: str, content: str, **extra: str) -> None:
         with self._lock:
-            self._db.execute("BEGIN")
-            seq = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id=?", (cid,)
-            ).fetchone()[0]
-            self._db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?)",
-                             (cid, seq, role, content, json.dumps(extra) if extra else None))
-            # Keep the newest turns only: a long chat must not grow without bound.
-            self._db.execute("DELETE FROM turns WHERE conversation_id=? AND seq <= ?", (cid, seq - self.max_turns))
-            self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (time.time(), cid))
-            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (time.time(), cid)).rowcount == 0:
+                    raise NotFoundError(f"unknown conversation id {cid!r}")  # evicted meanwhile
+                seq = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id=?", (cid,)
+                ).fetchone()[0]
+                self._db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?)",
+                                 (cid, seq, role, content, json.dumps(extra) if extra else None))
+                # Keep the newest turns only: a long chat must not grow without bound.
+                self._db.execute("DELETE FROM turns WHERE conversation_id=? AND seq <= ?",
+                                 (cid, seq - self.max_turns))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _evict(self) -> None:
         n = self._db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]

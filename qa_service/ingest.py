@@ -77,6 +77,7 @@ class Ingester:
         items = list(items)
         pending: list[_Pending] = []
         n_pending_chunks = 0
+        done_now: set[str] = set()
 
         bar = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        TextColumn("{task.fields[note]}"), disable=not progress, transient=False)
@@ -93,14 +94,21 @@ class Ingester:
                 except LoadError as exc:
                     report.failed.append((item.origin or item.path or "?", str(exc)))
                     continue
+                except Exception as exc:  # e.g. a field of the wrong type: this article only
+                    report.failed.append((item.origin or item.path or "?", f"invalid article: {exc}"))
+                    continue
+                if article_id in done_now:
+                    report.failed.append((item.origin or "?", f"duplicate article id {article_id!r} in this ingest"))
+                    continue
+                done_now.add(article_id)
                 taken.add(article_id)
-                by_origin[item.origin] = article_id
+                by_origin[self.identity(item)] = article_id
                 old = records.get(article_id)
                 if old is not None and old.content_hash == article.content_hash:
                     report.unchanged.append(article_id)
                     continue
                 chunks = self.chunker.chunk_article(article)
-                pending.append(_Pending(article, item.origin, old is not None, chunks))
+                pending.append(_Pending(article, self.identity(item), old is not None, chunks))
                 n_pending_chunks += len(chunks)
                 if n_pending_chunks >= self.flush_chunks:
                     bar.update(task, note=f"embedding {n_pending_chunks} chunks")
@@ -112,28 +120,36 @@ class Ingester:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
+    @staticmethod
+    def identity(raw: RawArticle) -> str:
+        """What makes two inputs the same article: the feed's id, else the file (and line)."""
+        return f"feed:{raw.feed_id}" if raw.feed_id else raw.origin
+
     def _assign_id(self, raw: RawArticle, by_origin: dict[str, str], taken: set[str]) -> str:
-        """Feed id if there is one, else the slug of the title; collision-safe and stable per file."""
-        if raw.feed_id:
-            return safe_id(raw.feed_id)
-        if raw.origin in by_origin:
-            return by_origin[raw.origin]
-        base = slugify(raw.title)
+        """Feed id if there is one, else the slug of the title; collision-safe and stable.
+
+        An id already held by another article (another file with the same headline, a
+        feed id equal to a slug, two feed ids that differ only in characters ids cannot
+        hold) gets a suffix derived from this article's identity.
+        """
+        key = self.identity(raw)
+        if key in by_origin:
+            return by_origin[key]
+        base = safe_id(raw.feed_id) if raw.feed_id else slugify(raw.title)
         if base not in taken:
             return base
-        return f"{base}-{short_hash(raw.origin, 6)}"
+        return f"{base}-{short_hash(key, 6)}"
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         texts = [c.index_text for p in pending for c in p.chunks]
         vectors = self.embedder.embed_documents(texts)
-        pos = 0
+        self.store.mark_dirty()
+        # Old versions out (records first), new chunks in, then the new records: the commit.
+        self.store.delete_articles([p.article.article_id for p in pending if p.existed])
+        self.store.add_many([(p.article, p.chunks) for p in pending], vectors)
+        self.store.put_articles([(p.article, p.origin, len(p.chunks)) for p in pending])
         for p in pending:
             n = len(p.chunks)
-            if p.existed:
-                self.store.delete_article(p.article.article_id)
-            self.store.add_chunks(p.article, p.chunks, vectors[pos : pos + n])
-            self.store.put_article(p.article, p.origin, n)
-            pos += n
             (report.updated if p.existed else report.added).append(p.article.article_id)
             report.paragraphs += len(p.article.paragraphs)
             report.chunks += n
@@ -149,6 +165,7 @@ class Ingester:
     def remove(self, article_id: str) -> None:
         if article_id not in self.store.article_records():
             raise NotFoundError(f"no article with id {article_id!r}")
+        self.store.mark_dirty()
         self.store.delete_article(article_id)
         self.store.bump_generation()
         if self.on_remove is not None:
@@ -166,5 +183,6 @@ class Ingester:
         if stale:
             log.warning("repairing index: deleting %d uncommitted chunks", len(stale))
             self.store.delete_chunks(stale)
+        if stale or self.store.is_dirty():  # a crash after commits but before the bump
             self.store.bump_generation()
         return len(stale)

@@ -1,15 +1,20 @@
 """BM25 over the committed chunks: a derived cache of what Chroma holds.
 
-Rebuilt from Chroma's stored documents whenever the generation counter stored
-with the collection differs from the one the cache was built at, so a crash, a
-second replica or a shared Chroma server never leaves the two disagreeing.
+Rebuilt from Chroma's stored documents whenever the generation token stored with
+the collection changes, so a crash, a second replica or a shared Chroma server
+never leaves the two disagreeing. Readers get an immutable Snapshot (BM25 model
+and chunk table together), so a rebuild during a query cannot mix two versions.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import os
+import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,9 @@ from qa_service.store import ChromaStore
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
+# While an ingest is writing (state "dirty"), readers rebuild at most this often.
+DIRTY_REBUILD_S = 5.0
+
 
 def _stemmer() -> Any:
     try:
@@ -32,130 +40,138 @@ def _stemmer() -> Any:
         return None
 
 
-@dataclass
-class ChunkTable:
-    """Committed chunks in a fixed order: row i of BM25 is ids[i]."""
+@dataclass(frozen=True)
+class Snapshot:
+    """Committed chunks in a fixed order (row i of BM25 is ids[i]) with their BM25 model."""
 
-    generation: int = -1
+    key: tuple[str, str, bool] = ("", "", False)  # (collection id, generation, dirty)
     ids: list[str] = field(default_factory=list)
     metas: list[dict[str, Any]] = field(default_factory=list)
     article_hash: dict[str, str] = field(default_factory=dict)  # article_id -> committed hash
     sources: dict[str, str] = field(default_factory=dict)  # lowercased source -> source
+    bm25: bm25s.BM25 | None = None
+    pos: dict[str, int] = field(default_factory=dict)  # chunk id -> row
+    doc_freq: dict[int, int] = field(default_factory=dict)  # vocab id -> number of chunks
+    built: float = 0.0
+
+    @staticmethod
+    def make(key: tuple[str, str, bool], ids: list[str], metas: list[dict[str, Any]],
+             article_hash: dict[str, str], sources: dict[str, str], bm25: bm25s.BM25 | None) -> Snapshot:
+        df: dict[int, int] = {}
+        if bm25 is not None:
+            counts = np.diff(bm25.scores["indptr"])  # CSC: docs per vocabulary entry
+            df = {int(i): int(c) for i, c in enumerate(counts)}
+        return Snapshot(key, ids, metas, article_hash, sources, bm25, {c: i for i, c in enumerate(ids)}, df,
+                        time.monotonic())
 
 
 class LexicalIndex:
     def __init__(self, store: ChromaStore, cache_dir: Path | None) -> None:
         self.store = store
         self.cache_dir = cache_dir
-        self.table = ChunkTable()
-        self.bm25: bm25s.BM25 | None = None
+        self.snapshot = Snapshot()
         self.stemmer = _stemmer()
         self._lock = threading.Lock()
 
-    def refresh(self) -> ChunkTable:
-        """Make sure the cache matches Chroma's current generation; cheap when it does."""
-        gen = self.store.generation()
-        if gen == self.table.generation:
-            return self.table
-        with self._lock:
-            if gen != self.table.generation and not self._load_cache(gen):
-                self._rebuild(gen)
-        return self.table
+    @property
+    def table(self) -> Snapshot:  # the current snapshot (kept under its old name for callers)
+        return self.snapshot
 
-    def _rebuild(self, gen: int) -> None:
+    def refresh(self) -> Snapshot:
+        """The snapshot matching Chroma's current state; cheap when nothing changed."""
+        state = self.store.state()
+        key = (str(self.store.chunks.id), str(state.get("generation", "")), bool(state.get("dirty", False)))
+        snap = self.snapshot
+        if snap.key == key and not (key[2] and time.monotonic() - snap.built > DIRTY_REBUILD_S):
+            return snap
+        with self._lock:
+            snap = self.snapshot
+            if snap.key == key and not (key[2] and time.monotonic() - snap.built > DIRTY_REBUILD_S):
+                return snap
+            loaded = None if key[2] else self._load_cache(key)
+            self.snapshot = loaded or self._rebuild(key)
+            return self.snapshot
+
+    def _rebuild(self, key: tuple[str, str, bool]) -> Snapshot:
         records = self.store.article_records()
         committed = {aid: r.content_hash for aid, r in records.items()}
         raw = self.store.all_chunks()
         rows = [
             (i, m, d)
             for i, m, d in zip(raw["ids"], raw["metadatas"], raw["documents"], strict=True)
-            if committed.get(m["article_id"]) == m.get("content_hash")
+            if m is not None and committed.get(m.get("article_id")) == m.get("content_hash")
         ]
-        table = ChunkTable(
-            generation=gen,
-            ids=[r[0] for r in rows],
-            metas=[dict(r[1]) for r in rows],
-            article_hash=committed,
-            sources={r.source.lower(): r.source for r in records.values() if r.source},
-        )
         bm25 = None
         if rows:
-            tokens = bm25s.tokenize([r[2] for r in rows], stopwords="en", stemmer=self.stemmer, show_progress=False)
+            tokens = bm25s.tokenize([r[2] or "" for r in rows], stopwords="en", stemmer=self.stemmer,
+                                    show_progress=False)
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
-        self.table, self.bm25 = table, bm25
-        self._save_cache()
-        log.info("BM25 index rebuilt at generation %d: %d chunks", gen, len(rows))
+        snap = Snapshot.make(key, [r[0] for r in rows], [dict(r[1]) for r in rows], committed,
+                             {r.source.lower(): r.source for r in records.values() if r.source}, bm25)
+        if not key[2]:  # never persist a view taken while an ingest was writing
+            self._save_cache(snap)
+        log.info("BM25 index rebuilt (%s): %d chunks", key[1][:8], len(rows))
+        return snap
 
-    def _save_cache(self) -> None:
-        if self.cache_dir is None or self.bm25 is None:
+    def _cache_path(self, key: tuple[str, str, bool]) -> Path | None:
+        if self.cache_dir is None or not key[1]:
+            return None
+        return self.cache_dir / f"{key[0]}-{key[1]}"
+
+    def _save_cache(self, snap: Snapshot) -> None:
+        final = self._cache_path(snap.key)
+        if final is None or snap.bm25 is None:
             return
         try:
-            tmp = self.cache_dir.with_name(self.cache_dir.name + ".tmp")
+            tmp = final.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}")
             tmp.mkdir(parents=True, exist_ok=True)
-            self.bm25.save(str(tmp / "bm25"))
-            t = self.table
-            (tmp / "table.json").write_text(
-                json.dumps({"generation": t.generation, "ids": t.ids, "metas": t.metas,
-                            "article_hash": t.article_hash, "sources": t.sources})
-            )
-            import shutil
-
-            shutil.rmtree(self.cache_dir, ignore_errors=True)
-            tmp.rename(self.cache_dir)
+            snap.bm25.save(str(tmp / "bm25"))
+            (tmp / "table.json").write_text(json.dumps(
+                {"ids": snap.ids, "metas": snap.metas, "article_hash": snap.article_hash, "sources": snap.sources}))
+            try:
+                tmp.rename(final)  # atomic; another process may have won the race
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+            for old in final.parent.iterdir():  # older generations are garbage
+                if old != final and not old.name.startswith(".tmp-"):
+                    shutil.rmtree(old, ignore_errors=True)
         except OSError as exc:  # the cache is an optimisation only
             log.warning("could not save BM25 cache: %s", exc)
 
-    def _load_cache(self, gen: int) -> bool:
-        if self.cache_dir is None or not (self.cache_dir / "table.json").is_file():
-            return False
+    def _load_cache(self, key: tuple[str, str, bool]) -> Snapshot | None:
+        path = self._cache_path(key)
+        if path is None or not (path / "table.json").is_file():
+            return None
         try:
-            data = json.loads((self.cache_dir / "table.json").read_text())
-            if data["generation"] != gen:
-                return False
-            self.bm25 = bm25s.BM25.load(str(self.cache_dir / "bm25"))
-            self.table = ChunkTable(gen, data["ids"], data["metas"], data["article_hash"], data["sources"])
-            return True
+            data = json.loads((path / "table.json").read_text())
+            bm25 = bm25s.BM25.load(str(path / "bm25"))
+            return Snapshot.make(key, data["ids"], data["metas"], data["article_hash"], data["sources"], bm25)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("BM25 cache unreadable, rebuilding: %s", exc)
-            return False
+            return None
 
+    # ------------------------------------------------------------------
     def tokenize_query(self, text: str) -> list[str]:
         q = bm25s.tokenize([text], stopwords="en", stemmer=self.stemmer, show_progress=False)
         return bm25s.tokenization.convert_tokenized_to_string_list(q)[0]
 
-    def idf(self, token: str) -> float:
+    def idf(self, token: str, snap: Snapshot | None = None) -> float:
         """Inverse document frequency of a stemmed token (0 when unseen)."""
-        if self.bm25 is None:
+        snap = snap or self.snapshot
+        if snap.bm25 is None or token not in snap.bm25.vocab_dict:
             return 0.0
-        vocab = self.bm25.vocab_dict
-        if token not in vocab:
-            return 0.0
-        n_docs = len(self.table.ids)
-        df = self._doc_freq().get(vocab[token], 0)
-        import math
+        df = snap.doc_freq.get(snap.bm25.vocab_dict[token], 0)
+        return math.log(1 + (len(snap.ids) - df + 0.5) / (df + 0.5))
 
-        return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-
-    def _doc_freq(self) -> dict[int, int]:
-        cached = getattr(self, "_df_cache", None)
-        if cached is not None and cached[0] == self.table.generation:
-            return cached[1]
-        indptr = self.bm25.scores["indptr"]
-        counts = np.diff(indptr)
-        df = {int(i): int(c) for i, c in enumerate(counts)}
-        self._df_cache = (self.table.generation, df)
-        return df
-
-    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search(self, snap: Snapshot, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) best first; `allowed` is a boolean mask of rows passing the filters."""
-        if self.bm25 is None or not self.table.ids:
+        if snap.bm25 is None or not snap.ids:
             return []
         query_tokens = self.tokenize_query(query)
         if not query_tokens:
             return []
-        # Score every row and mask: exact filtering without over-fetching guesses.
-        scores = self.bm25.get_scores(query_tokens)
+        scores = snap.bm25.get_scores(query_tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         n = min(n, len(scores))

@@ -19,7 +19,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from qa_service.errors import InvalidInputError
+from qa_service.errors import InvalidInputError, NotFoundError
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Article, RetrievedParagraph
 from qa_service.news_signals import dates_in, sources_in
@@ -44,6 +44,7 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 60
     use_news_signals: bool = True
     date_bonus: float = 1.0  # in units of a rank-1 RRF contribution
+    bm25_weight: float = 1.0  # weight of BM25 lists against dense ones in the fusion
 
     _articles: OrderedDict[tuple[str, str], Article] = PrivateAttr(default_factory=OrderedDict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -88,8 +89,9 @@ class HybridRetriever(BaseRetriever):
         first_rank: dict[str, dict[str, int]] = defaultdict(dict)
         for li, ranked in enumerate(lists):
             kind = "dense" if (mode == "dense" or (mode == "hybrid" and li % 2 == 0)) else "bm25"
+            weight = self.bm25_weight if kind == "bm25" else 1.0
             for rank, chunk_id in enumerate(ranked, start=1):
-                fused[chunk_id] += 1.0 / (self.rrf_k + rank)
+                fused[chunk_id] += weight / (self.rrf_k + rank)
                 first_rank[chunk_id].setdefault(kind, rank)
 
         wanted_dates = dates_in(query) if self.use_news_signals else []
@@ -106,8 +108,11 @@ class HybridRetriever(BaseRetriever):
             pid = chunk_id.rsplit(":w", 1)[0]
             if pid not in best or score > best[pid][0]:
                 best[pid] = (score, chunk_id)
-        ranked_pids = sorted(best, key=lambda p: -best[p][0])[:k]
-        return self._materialise(ranked_pids, best, first_rank, dense_sim, qvec)
+        order = sorted(best, key=lambda p: -best[p][0])
+        ranked_pids = order[:k]
+        if len(named_sources) > 1:
+            ranked_pids = self._one_slot_per_outlet(order, ranked_pids, named_sources, table)
+        return self._materialise(table, ranked_pids, best, first_rank, dense_sim, qvec)
 
     # -------------------------------------------------------------------------
     def _where(self, scope: dict[str, Any]) -> dict[str, Any] | None:
@@ -116,6 +121,8 @@ class HybridRetriever(BaseRetriever):
             clauses.append({"source": scope["source"]})
         if scope.get("article_id"):
             clauses.append({"article_id": scope["article_id"]})
+        if scope.get("date_from") or scope.get("date_to"):
+            clauses.append({"published_int": {"$gt": 0}})  # undated articles never match a date range
         if scope.get("date_from"):
             clauses.append({"published_int": {"$gte": _date_int(scope["date_from"])}})
         if scope.get("date_to"):
@@ -129,8 +136,8 @@ class HybridRetriever(BaseRetriever):
         ranked: list[str] = []
         sims: dict[str, float] = {}
         for chunk_id, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0], strict=True):
-            # Skip uncommitted leftovers of an interrupted ingest.
-            if table.article_hash.get(meta["article_id"]) != meta.get("content_hash"):
+            # Skip uncommitted leftovers of an interrupted ingest, and chunks deleted meanwhile.
+            if meta is None or table.article_hash.get(meta.get("article_id")) != meta.get("content_hash"):
                 continue
             ranked.append(chunk_id)
             sims[chunk_id] = 1.0 - float(dist)
@@ -144,36 +151,58 @@ class HybridRetriever(BaseRetriever):
             allowed = np.array([
                 (not scope.get("source") or m.get("source") == scope["source"])
                 and (not scope.get("article_id") or m["article_id"] == scope["article_id"])
-                and (lo <= int(m.get("published_int", 0)) <= hi if (scope.get("date_from") or scope.get("date_to")) else True)
+                and (0 < int(m.get("published_int", 0)) and lo <= int(m.get("published_int", 0)) <= hi
+                     if (scope.get("date_from") or scope.get("date_to")) else True)
                 for m in table.metas
             ])
-        return [table.ids[row] for row, _ in self.lexical.search(query, n, allowed)]
+        return [table.ids[row] for row, _ in self.lexical.search(table, query, n, allowed)]
+
+    def _one_slot_per_outlet(self, order: list[str], top: list[str], outlets: list[str], table: Any) -> list[str]:
+        """A question comparing outlets needs each outlet's best paragraph in the top k."""
+        source_of = {m["paragraph_id"]: m.get("source") for m in (table.metas[i] for i in self._rows(
+            [f"{p}:w0" for p in order], table))}
+        top = list(top)
+        for outlet in outlets:
+            if any(source_of.get(p) == outlet for p in top):
+                continue
+            best = next((p for p in order if source_of.get(p) == outlet), None)
+            if best is None:
+                continue
+            # Replace the lowest-ranked paragraph whose outlet is already represented twice or more.
+            for i in range(len(top) - 1, -1, -1):
+                src = source_of.get(top[i])
+                if src not in outlets or sum(source_of.get(p) == src for p in top) > 1:
+                    top[i] = best
+                    break
+        order_index = {p: i for i, p in enumerate(order)}
+        return sorted(top, key=lambda p: order_index[p])
 
     @staticmethod
     def _rows(chunk_ids: Any, table: Any) -> list[int]:
-        pos = getattr(table, "_pos", None)
-        if pos is None:
-            pos = {cid: i for i, cid in enumerate(table.ids)}
-            table._pos = pos
-        return [pos[c] for c in chunk_ids if c in pos]
+        return [table.pos[c] for c in chunk_ids if c in table.pos]
 
-    def article(self, article_id: str, content_hash: str) -> Article:
+    def article(self, article_id: str, content_hash: str) -> Article | None:
+        """The article at exactly this version, or None (deleted or replaced since the snapshot)."""
         key = (article_id, content_hash)
         with self._lock:
             if key in self._articles:
                 self._articles.move_to_end(key)
                 return self._articles[key]
-        found = self.store.get_article(article_id)
+        try:
+            found = self.store.get_article(article_id)
+        except NotFoundError:
+            return None
+        if found.content_hash != content_hash:
+            return None
         with self._lock:
             self._articles[key] = found
             while len(self._articles) > 5000:
                 self._articles.popitem(last=False)
         return found
 
-    def _materialise(self, pids: list[str], best: dict[str, tuple[float, str]],
+    def _materialise(self, table: Any, pids: list[str], best: dict[str, tuple[float, str]],
                      first_rank: dict[str, dict[str, int]], dense_sim: dict[str, float],
                      qvec: list[float] | None) -> list[RetrievedParagraph]:
-        table = self.lexical.table
         # Cosine of the query with each paragraph's best window, also for BM25-only hits:
         # the answering step uses it as a calibrated relevance signal.
         missing = [best[p][1] for p in pids if best[p][1] not in dense_sim]
@@ -181,13 +210,16 @@ class HybridRetriever(BaseRetriever):
             got = self.store.chunks.get(ids=missing, include=["embeddings"])
             q = np.asarray(qvec)
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
-                dense_sim[cid] = float(np.dot(q, np.asarray(vec)))
+                if vec is not None:
+                    dense_sim[cid] = float(np.dot(q, np.asarray(vec)))
         out: list[RetrievedParagraph] = []
         for pid in pids:
             score, chunk_id = best[pid]
             article_id = pid.rsplit(":p", 1)[0]
             article = self.article(article_id, table.article_hash.get(article_id, ""))
             number = int(pid.rsplit(":p", 1)[1])
+            if article is None or not 1 <= number <= len(article.paragraphs):
+                continue  # changed by a concurrent ingest: the next snapshot will have it
             para = article.paragraphs[number - 1]
             ranks = first_rank.get(chunk_id, {})
             out.append(RetrievedParagraph(

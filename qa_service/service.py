@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from qa_service.chain import ChainParts, LLMDraftGenerator, build_chain, finish, gate_and_draft
+from qa_service.chain import ChainParts, LLMDraftGenerator, build_chain, finish, gate, gate_and_draft
 from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
@@ -69,6 +69,11 @@ class QAService:
 
             self.layer = StructuredLayer(positions, self._paragraph)
         self.generator = self._make_generator()
+        self.condense_prompt = None
+        if chat_model is not None and settings.generator != "extractive":
+            from qa_service.prompts import load_condense_prompt
+
+            self.condense_prompt = load_condense_prompt(settings)  # a broken file fails at start-up
         self.parts = ChainParts(
             condense=self._condense,
             retrieve=self._retrieve,
@@ -118,12 +123,11 @@ class QAService:
     def _condense(self, question: str, history: list[dict[str, str]]) -> str:
         if not history:
             return question
-        if self.chat_model is not None and self.settings.generator != "extractive":
+        if self.condense_prompt is not None:
             from qa_service.generators.llm_generator import condense
-            from qa_service.prompts import load_condense_prompt
 
             try:
-                return condense(self.chat_model, load_condense_prompt(self.settings), history, question)
+                return condense(self.chat_model, self.condense_prompt, history, question)
             except Exception:  # fall back to the rule rather than fail the question
                 log.exception("LLM condensing failed; using the rule")
         return condense_rule(question, history)
@@ -200,10 +204,9 @@ class QAService:
             from qa_service.citations import Draft
             from qa_service.generators.llm_generator import is_insufficient
 
-            gate = self.parts.support(state["standalone"], state["retrieved"])
-            state["support"] = gate
-            if not state["retrieved"] or gate < self.parts.abstain_threshold:
-                draft = Draft(abstain_reason="low_support", support=gate)
+            blocked = gate(self.parts, state)
+            if blocked is not None:
+                draft = blocked
             else:
                 pieces: list[str] = []
                 for piece in self.generator.stream_text(state["standalone"], state["retrieved"]):
@@ -285,6 +288,7 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     retriever = HybridRetriever(
         store=store, lexical=lexical, embedder=embedder, k=settings.top_k, mode=settings.retrieval_mode,
         candidates=settings.candidates, rrf_k=settings.rrf_k, use_news_signals=settings.use_news_signals,
+        bm25_weight=settings.bm25_weight,
     )
     chunker = Chunker(embedder.tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_tokens,
                       embedder.max_seq_length, settings.header_in_index)

@@ -8,12 +8,16 @@ Two collections:
   the commit marker of that article: chunks whose content_hash differs from their
   article record's are uncommitted leftovers of an interrupted ingest, ignored by
   readers and repaired by the next ingest.
-Chroma needs a vector for every record; article records get a constant 1-d one.
+Chroma needs a vector for every record; article records get a small distinct 2-d
+one (identical vectors make HNSW inserts pathologically slow).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +26,12 @@ from qa_service.errors import IndexMismatchError, NotFoundError
 from qa_service.models import Article, Chunk
 
 STATE_ID = "__state__"
-_UNIT = [1.0]
+_UNIT = [1.0, 0.0]
+
+
+def _placeholder_vector(key: str) -> list[float]:
+    angle = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF * 2 * math.pi
+    return [math.cos(angle), math.sin(angle)]
 
 
 def make_client(index_dir: Any, chroma_url: str | None) -> Any:
@@ -65,7 +74,8 @@ class ChromaStore:
         self.chunks = client.get_or_create_collection(
             name, embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
-        self.articles = client.get_or_create_collection(f"{name}_articles", embedding_function=None)
+        self.articles = client.get_or_create_collection(
+            f"{name}_articles", embedding_function=None, metadata={"hnsw:space": "l2"})
         self.max_batch = int(client.get_max_batch_size())
 
     # -- state -----------------------------------------------------------------
@@ -83,18 +93,30 @@ class ChromaStore:
                 "or set QA_EMBEDDING_MODEL back."
             )
 
-    def generation(self) -> int:
-        return int(self.state().get("generation", 0))
+    def generation(self) -> str:
+        return str(self.state().get("generation", ""))
 
-    def bump_generation(self) -> int:
-        gen = self.generation() + 1
+    def _put_state(self, generation: str, dirty: bool) -> None:
         self.articles.upsert(
             ids=[STATE_ID],
             embeddings=[_UNIT],
-            metadatas=[{"embedding_model": self.model_name, "generation": gen, "kind": "state"}],
+            metadatas=[{"embedding_model": self.model_name, "generation": generation, "dirty": dirty,
+                        "kind": "state"}],
             documents=[""],
         )
+
+    def mark_dirty(self) -> None:
+        """Set before a write batch: readers then know their view may be missing commits."""
+        self._put_state(self.generation(), True)
+
+    def bump_generation(self) -> str:
+        """A new random token (not a counter: two writers or a recreated index never reuse one)."""
+        gen = uuid.uuid4().hex
+        self._put_state(gen, False)
         return gen
+
+    def is_dirty(self) -> bool:
+        return bool(self.state().get("dirty", False))
 
     # -- articles --------------------------------------------------------------
     def article_records(self) -> dict[str, ArticleRecord]:
@@ -112,12 +134,30 @@ class ChromaStore:
         return Article.model_validate_json(got["documents"][0])
 
     def get_articles(self, ids: list[str]) -> list[Article]:
+        if not ids:
+            return []
         got = self.articles.get(ids=ids, include=["documents"])
         by_id = {i: Article.model_validate_json(d) for i, d in zip(got["ids"], got["documents"], strict=True)}
         return [by_id[i] for i in ids if i in by_id]
 
     def put_article(self, article: Article, origin: str, n_chunks: int) -> None:
-        meta = {
+        self.put_articles([(article, origin, n_chunks)])
+
+    def put_articles(self, items: list[tuple[Article, str, int]]) -> None:
+        """Write article records (commit markers) in batches, after all their chunks."""
+        rows = [(a, self._article_meta(a, origin, n)) for a, origin, n in items]
+        for lo in range(0, len(rows), self.max_batch):
+            part = rows[lo : lo + self.max_batch]
+            self.articles.upsert(
+                ids=[a.article_id for a, _ in part],
+                embeddings=[_placeholder_vector(a.article_id) for a, _ in part],
+                metadatas=[m for _, m in part],
+                documents=[a.model_dump_json() for a, _ in part],
+            )
+
+    @staticmethod
+    def _article_meta(article: Article, origin: str, n_chunks: int) -> dict[str, Any]:
+        return {
             "kind": "article",
             "content_hash": article.content_hash,
             "origin": origin,
@@ -127,20 +167,38 @@ class ChromaStore:
             "paragraphs": len(article.paragraphs),
             "chunks": n_chunks,
         }
-        self.articles.upsert(
-            ids=[article.article_id], embeddings=[_UNIT], metadatas=[meta], documents=[article.model_dump_json()]
-        )
 
     def delete_article(self, article_id: str) -> None:
-        # Record first: once it is gone the chunks are uncommitted and invisible to readers.
-        self.articles.delete(ids=[article_id])
-        self.chunks.delete(where={"article_id": article_id})
+        self.delete_articles([article_id])
+
+    def delete_articles(self, article_ids: list[str]) -> None:
+        # Records first: once they are gone the chunks are uncommitted and invisible to readers.
+        for lo in range(0, len(article_ids), 500):
+            part = article_ids[lo : lo + 500]
+            self.articles.delete(ids=part)
+            self.chunks.delete(where={"article_id": {"$in": part}})
 
     # -- chunks ----------------------------------------------------------------
     def add_chunks(self, article: Article, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        self.add_many([(article, chunks)], vectors)
+
+    def add_many(self, items: list[tuple[Article, list[Chunk]]], vectors: list[list[float]]) -> None:
+        """Upsert the chunks of several articles in as few calls as Chroma allows."""
+        chunks = [c for _, cs in items for c in cs]
+        metas = [self._chunk_meta(a, c) for a, cs in items for c in cs]
+        for lo in range(0, len(chunks), self.max_batch):
+            hi = lo + self.max_batch
+            self.chunks.upsert(
+                ids=[c.chunk_id for c in chunks[lo:hi]],
+                embeddings=vectors[lo:hi],
+                documents=[c.index_text for c in chunks[lo:hi]],
+                metadatas=metas[lo:hi],
+            )
+
+    @staticmethod
+    def _chunk_meta(article: Article, c: Chunk) -> dict[str, Any]:
         published = article.published.isoformat() if article.published else ""
-        metas = [
-            {
+        return {
                 "article_id": c.article_id,
                 "paragraph_id": c.paragraph_id,
                 "window": c.window,
@@ -152,16 +210,6 @@ class ChromaStore:
                 # ISO date as an int (YYYYMMDD) so Chroma can range-filter it.
                 "published_int": int(published.replace("-", "")) if published else 0,
             }
-            for c in chunks
-        ]
-        for lo in range(0, len(chunks), self.max_batch):
-            hi = lo + self.max_batch
-            self.chunks.upsert(
-                ids=[c.chunk_id for c in chunks[lo:hi]],
-                embeddings=vectors[lo:hi],
-                documents=[c.index_text for c in chunks[lo:hi]],
-                metadatas=metas[lo:hi],
-            )
 
     def all_chunks(self, include_documents: bool = True) -> dict[str, list[Any]]:
         include = ["metadatas", "documents"] if include_documents else ["metadatas"]

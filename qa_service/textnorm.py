@@ -16,8 +16,8 @@ _TRANS = str.maketrans({
 
 
 def normalize(text: str) -> str:
-    """Lower-case, straight quotes, plain dashes, single spaces."""
-    return re.sub(r"\s+", " ", text.translate(_TRANS)).strip().lower()
+    """Lower-case, straight quotes, plain dashes, single spaces (same rules as the offset map)."""
+    return normalize_with_map(text)[0].strip()
 
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:

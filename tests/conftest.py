@@ -74,7 +74,8 @@ class FakeEmbedder:
 class _WhitespaceTokenizer:
     """Mimics a HF fast tokenizer's call signature: one token per whitespace-separated word."""
 
-    def __call__(self, text: str, add_special_tokens: bool = False, return_offsets_mapping: bool = False):
+    def __call__(self, text: str, add_special_tokens: bool = False, return_offsets_mapping: bool = False,
+                 verbose: bool = True):
         import re
 
         spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]

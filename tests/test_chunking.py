@@ -30,6 +30,6 @@ def test_long_paragraph_becomes_overlapping_windows_within_the_model_window(embe
         assert text[c.start : c.end] == c.text
         n = len(embedder.tokenizer(c.index_text, add_special_tokens=True)["input_ids"])
         assert n <= embedder.max_seq_length  # nothing silently truncated by the model
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.start < a.end  # windows overlap
     assert chunks[0].start == 0 and chunks[-1].end == len(text)

@@ -70,3 +70,9 @@ def test_no_verified_citation_means_nothing_kept():
 def test_parse_raw_handles_grouped_markers():
     claims = parse_raw("Both dismissed talks [1, 3].", 3)
     assert [c.source for c in claims] == [1, 3]
+
+
+def test_bare_names_and_headings_are_not_claims():
+    """A tiny model's "Kremlin spokesman Dmitry Peskov [3]" stands in the text but says nothing."""
+    v = verify(Draft(raw_text="Ukraine's NATO Aspirations\n2 [1]. Kremlin spokesman Dmitry Peskov [3]."), SOURCES)
+    assert v.citations == [] and v.diagnostics["claims_removed"] == 3

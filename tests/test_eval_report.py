@@ -102,7 +102,7 @@ def test_writes_all_outputs_and_summary_is_recomputable(tmp_path: Path, dataset:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["invalid_lines"][0]["line"] == 6
     assert summary["n_questions"] == 5
-    assert set(summary["compare"]) == {"bm25", "dense", "hybrid"}
+    assert set(summary["compare"]) == {"bm25", "dense", "hybrid", "hybrid-no-news-signals"}
     assert "evidence recall@k" in (out / "report.md").read_text()
     assert "<img src='recall_at_k.png'" in (out / "report.html").read_text()
 

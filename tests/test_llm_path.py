@@ -64,8 +64,11 @@ def settings(llm_server: LlamaServer, tmp_path_factory: pytest.TempPathFactory) 
         index_dir=tmp_path_factory.mktemp("index"),
         generator=f"openai/{MODEL_ALIAS}",
         openai_base_url=llm_server.base_url,
-        llm_max_tokens=120,
-        llm_timeout_s=60,
+        # Small limits keep each call to a few seconds on a 2-core CI machine.
+        llm_max_tokens=64,
+        llm_timeout_s=120,
+        top_k=4,
+        prompt_token_budget=1000,
     )
 
 

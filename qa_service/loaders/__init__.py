@@ -82,4 +82,8 @@ def load_paths(paths: list[Path]) -> Iterator[RawArticle | Failure]:
         except OSError as exc:
             yield Failure(str(item), f"unreadable: {exc}")
             continue
-        yield from parse_bytes(data, item)
+        # Origins use the resolved path: `data/articles` and its absolute spelling are one file.
+        for parsed in parse_bytes(data, item):
+            if isinstance(parsed, RawArticle):
+                parsed.origin = str(item.resolve()) + parsed.origin[len(str(item)):]
+            yield parsed

@@ -32,6 +32,14 @@ def parse_jsonl(text: str, path: Path) -> Iterator[RawArticle | LoadError]:
         if not isinstance(title, str) or not title.strip():
             yield LoadError(f"{where}: article has no title")
             continue
+        bad = [k for k in ("source", "author", "url", "category", "published_at")
+               if record.get(k) is not None and not isinstance(record.get(k), str)]
+        if bad:
+            yield LoadError(f"{where}: field(s) {', '.join(bad)} must be strings")
+            continue
+        if record.get("id") is not None and not isinstance(record.get("id"), (str, int)):
+            yield LoadError(f"{where}: id must be a string or number")
+            continue
         blocks = [(None, clean_text(p)) for p in re.split(r"\n\s*\n", body) if p.strip()]
         feed_id = record.get("id")
         yield RawArticle(

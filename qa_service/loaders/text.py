@@ -17,6 +17,14 @@ _QUOTES = "\"'”’“‘»"
 _BYLINE = re.compile(r"^by\s+\S", re.IGNORECASE)
 
 
+def is_byline(line: str) -> bool:
+    """"By Jane Doe" / "By Editorial Staff": short, no sentence punctuation, capitalised names."""
+    words = line.split()
+    if not _BYLINE.match(line) or len(words) > 8 or line.rstrip().endswith((".", "?", "!")):
+        return False
+    return all(w[0].isupper() or w.lower() in ("and", "by", "of", "in", "the", "&", "-") for w in words[1:])
+
+
 def is_heading(line: str, next_line: str | None) -> bool:
     """A short line without final punctuation, followed by a longer paragraph."""
     words = line.split()
@@ -29,7 +37,10 @@ def is_heading(line: str, next_line: str | None) -> bool:
 def parse_text(text: str, path: Path) -> RawArticle:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
-    if len(blocks) >= 2:
+    # Seed layout with a stray blank line: a block that holds several paragraph-sized
+    # lines is one-per-line text, not a BBC paragraph wrapped over lines.
+    many_lines = any(sum(len(x) > 80 for x in b.split("\n")) >= 2 for b in blocks)
+    if len(blocks) >= 2 and not many_lines:
         lines = [clean_text(" ".join(b.split("\n"))) for b in blocks]
         # BBC layout: the headline block may carry more lines (rare); keep its first line.
         first = blocks[0].strip().split("\n")
@@ -41,10 +52,10 @@ def parse_text(text: str, path: Path) -> RawArticle:
         raise LoadError("empty file")
 
     raw = RawArticle(title="", blocks=[], path=str(path), origin=str(path))
-    if len(lines) >= 3 and _BYLINE.match(lines[2]) and len(lines[0].split()) <= 8:
+    if len(lines) >= 3 and is_byline(lines[2]) and len(lines[0].split()) <= 8:
         raw.category, raw.title, raw.author = lines[0], lines[1], lines[2][3:].strip()
         body = lines[3:]
-    elif len(lines) >= 2 and _BYLINE.match(lines[1]):
+    elif len(lines) >= 2 and is_byline(lines[1]):
         raw.title, raw.author = lines[0], lines[1][3:].strip()
         body = lines[2:]
     else:
@@ -56,7 +67,7 @@ def parse_text(text: str, path: Path) -> RawArticle:
         if is_heading(line, nxt):
             heading = line
             continue
-        if raw.author is None and _BYLINE.match(line) and len(line.split()) <= 8 and not raw.blocks:
+        if raw.author is None and is_byline(line) and not raw.blocks:
             raw.author = line[3:].strip()
             continue
         raw.blocks.append((heading, line))
