@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Window for one chunk, counted in the embedder's own word pieces (what truncates).
     chunk_max_tokens: int = 200
     chunk_overlap_tokens: int = 40
-    ingest_flush_chunks: int = 2048  # chunks embedded and written per commit batch
+    ingest_flush_chunks: int = 4096  # chunks embedded and written per commit batch
 
     # Retrieval
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"

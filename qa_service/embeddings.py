@@ -54,13 +54,18 @@ class SentenceTransformerEmbeddings(Embeddings):
         return int(getter())
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_array(self, texts: list[str]) -> Any:
+        """Vectors as one numpy array (ingest hands it to Chroma without a list round-trip)."""
+        import numpy as np
+
         if not texts:
-            return []
+            return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
-            vectors = self.model.encode(
+            return self.model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
-        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -142,7 +142,8 @@ class Ingester:
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         texts = [c.index_text for p in pending for c in p.chunks]
-        vectors = self.embedder.embed_documents(texts)
+        embed_array = getattr(self.embedder, "embed_array", None)
+        vectors = embed_array(texts) if embed_array else self.embedder.embed_documents(texts)
         self.store.mark_dirty()
         # Old versions out (records first), new chunks in, then the new records: the commit.
         self.store.delete_articles([p.article.article_id for p in pending if p.existed])

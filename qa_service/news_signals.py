@@ -31,15 +31,48 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9' ]+", " ", text)
 
 
-def sources_in(text: str, known: dict[str, str]) -> list[str]:
-    """Known outlet names (lowercased -> display) that the text mentions."""
-    hay = f" {_norm(text)} "
+def _names(source: str) -> list[str]:
+    """Ways a question may name an outlet: "Cnbc | World Business News Leader" is also "CNBC"."""
+    names = [source]
+    head = re.split(r"\s+[|:\-\u2013]\s+", source)[0]
+    if head != source:
+        names.append(head)
     out = []
-    for low, display in known.items():
-        name = _norm(low).strip()
-        bare = name[4:] if name.startswith("the ") else name
-        if len(bare) < 3:
-            continue
-        if f" {name} " in hay or f" {bare} " in hay or f" {bare}'s " in hay:
-            out.append(display)
-    return out
+    for n in names:
+        n = re.sub(r"\s+", " ", _norm(n)).strip()
+        out += [n, n[4:]] if n.startswith("the ") else [n]
+    return [n for n in dict.fromkeys(out) if len(n) >= 3]
+
+
+def source_mentions(text: str, known: dict[str, str]) -> list[tuple[int, int, str]]:
+    """(start, end, outlet) of each outlet the text names, in order, longest name first."""
+    hay = re.sub(r"\s+", " ", _norm(text))
+    found: list[tuple[int, int, str]] = []
+    for display in known.values():
+        for name in sorted(_names(display), key=len, reverse=True):
+            for m in re.finditer(rf"(?<![a-z0-9]){re.escape(name)}(?:'s)?(?![a-z0-9])", hay):
+                if not any(s <= m.start() < e for s, e, _ in found):
+                    found.append((m.start(), m.end(), display))
+            if any(d == display for *_, d in found):
+                break
+    return sorted(found)
+
+
+def sources_in(text: str, known: dict[str, str]) -> list[str]:
+    """Known outlets (lowercased -> display) that the text mentions, in order of mention."""
+    return list(dict.fromkeys(d for *_, d in source_mentions(text, known)))
+
+
+def outlet_clauses(text: str, known: dict[str, str]) -> dict[str, str]:
+    """For each named outlet, the part of the question about it: from its mention to the
+    next outlet's mention (multi-outlet questions ask one thing of each outlet)."""
+    hay = re.sub(r"\s+", " ", _norm(text))
+    mentions = source_mentions(text, known)
+    clauses: dict[str, str] = {}
+    for i, (start, end, outlet) in enumerate(mentions):
+        stop = mentions[i + 1][0] if i + 1 < len(mentions) else len(hay)
+        clause = hay[end:stop].strip()
+        if len(clause.split()) < 4 and i > 0:  # "'The Age' and 'TechCrunch' imply X": share X
+            clause = hay[end:].strip()
+        clauses[outlet] = (clauses.get(outlet, "") + " " + clause).strip()
+    return clauses

@@ -22,7 +22,7 @@ from pydantic import ConfigDict, PrivateAttr
 from qa_service.errors import InvalidInputError, NotFoundError
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Article, RetrievedParagraph
-from qa_service.news_signals import dates_in, sources_in
+from qa_service.news_signals import dates_in, outlet_clauses, sources_in
 from qa_service.store import ChromaStore
 
 MODES = ("hybrid", "dense", "bm25")
@@ -45,6 +45,8 @@ class HybridRetriever(BaseRetriever):
     use_news_signals: bool = True
     date_bonus: float = 1.0  # in units of a rank-1 RRF contribution
     bm25_weight: float = 1.0  # weight of BM25 lists against dense ones in the fusion
+    outlet_clauses: bool = True  # per-outlet lists also search the clause about that outlet
+    outlet_quota: bool = True  # multi-outlet questions take turns between outlets' rankings
 
     _articles: OrderedDict[tuple[str, str], Article] = PrivateAttr(default_factory=OrderedDict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -71,28 +73,40 @@ class HybridRetriever(BaseRetriever):
         n = max(self.candidates, 3 * k)
         qvec = self.embedder.embed_query(query) if mode != "bm25" else None
 
-        lists: list[list[str]] = []
         dense_sim: dict[str, float] = {}
         named_sources = sources_in(query, table.sources) if self.use_news_signals else []
-        scopes: list[dict[str, Any]] = [filters]
+        # (query text, its vector, scope, group): the whole question over everything, then per
+        # named outlet the whole question and the clause about that outlet, restricted to it.
+        searches: list[tuple[str, list[float] | None, dict[str, Any], str]] = [(query, qvec, filters, "")]
         if named_sources and "source" not in filters:
-            scopes += [{**filters, "source": s} for s in named_sources]
-        for scope in scopes:
-            if mode in ("hybrid", "dense"):
-                ranked, sims = self._dense(qvec, n, scope, table)
-                dense_sim.update(sims)
-                lists.append(ranked)
-            if mode in ("hybrid", "bm25"):
-                lists.append(self._bm25(query, n, scope, table))
+            clauses = outlet_clauses(query, table.sources) if self.outlet_clauses else {}
+            for s in named_sources:
+                searches.append((query, qvec, {**filters, "source": s}, s))
+                clause = clauses.get(s, "")
+                if len(clause.split()) >= 4:
+                    cvec = self.embedder.embed_query(clause) if mode != "bm25" else None
+                    searches.append((clause, cvec, {**filters, "source": s}, s))
 
-        fused: dict[str, float] = defaultdict(float)
+        fused: dict[str, float] = defaultdict(float)  # over all lists
+        by_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         first_rank: dict[str, dict[str, int]] = defaultdict(dict)
-        for li, ranked in enumerate(lists):
-            kind = "dense" if (mode == "dense" or (mode == "hybrid" and li % 2 == 0)) else "bm25"
-            weight = self.bm25_weight if kind == "bm25" else 1.0
-            for rank, chunk_id in enumerate(ranked, start=1):
-                fused[chunk_id] += weight / (self.rrf_k + rank)
-                first_rank[chunk_id].setdefault(kind, rank)
+        for text, vec, scope, group in searches:
+            runs: list[tuple[str, list[str]]] = []
+            if mode in ("hybrid", "dense"):
+                ranked, sims = self._dense(vec, n, scope, table)
+                if vec is qvec:
+                    dense_sim.update(sims)
+                runs.append(("dense", ranked))
+            if mode in ("hybrid", "bm25"):
+                runs.append(("bm25", self._bm25(text, n, scope, table)))
+            for kind, ranked in runs:
+                weight = self.bm25_weight if kind == "bm25" else 1.0
+                for rank, chunk_id in enumerate(ranked, start=1):
+                    fused[chunk_id] += weight / (self.rrf_k + rank)
+                    if group:
+                        by_group[group][chunk_id] += weight / (self.rrf_k + rank)
+                    if not group:
+                        first_rank[chunk_id].setdefault(kind, rank)
 
         wanted_dates = dates_in(query) if self.use_news_signals else []
         if wanted_dates:
@@ -102,16 +116,21 @@ class HybridRetriever(BaseRetriever):
                 if meta_by_id.get(chunk_id, {}).get("published") in near:
                     fused[chunk_id] += self.date_bonus / (self.rrf_k + 1)
 
-        # Collapse windows to paragraphs: a paragraph counts once, with its best window.
-        best: dict[str, tuple[float, str]] = {}
-        for chunk_id, score in fused.items():
-            pid = chunk_id.rsplit(":w", 1)[0]
-            if pid not in best or score > best[pid][0]:
-                best[pid] = (score, chunk_id)
+        best = _collapse(fused)
         order = sorted(best, key=lambda p: -best[p][0])
         ranked_pids = order[:k]
-        if len(named_sources) > 1:
-            ranked_pids = self._one_slot_per_outlet(order, ranked_pids, named_sources, table)
+        if len(named_sources) > 1 and self.outlet_quota:
+            # A question comparing outlets needs each outlet's own best paragraphs: take turns
+            # between the overall ranking and each outlet's ranking.
+            rankings = [order] + [sorted(b, key=lambda p: -b[p][0]) for b in
+                                  (_collapse(by_group[s]) for s in named_sources)]
+            ranked_pids = _round_robin(rankings, k)
+            # Keep the list best-first by score: a turn-taking pick gets at most the score above it.
+            ceiling = float("inf")
+            for pid in ranked_pids:
+                score, chunk = best[pid]
+                ceiling = min(ceiling, score)
+                best[pid] = (ceiling, chunk)
         return self._materialise(table, ranked_pids, best, first_rank, dense_sim, qvec)
 
     # -------------------------------------------------------------------------
@@ -156,26 +175,6 @@ class HybridRetriever(BaseRetriever):
                 for m in table.metas
             ])
         return [table.ids[row] for row, _ in self.lexical.search(table, query, n, allowed)]
-
-    def _one_slot_per_outlet(self, order: list[str], top: list[str], outlets: list[str], table: Any) -> list[str]:
-        """A question comparing outlets needs each outlet's best paragraph in the top k."""
-        source_of = {m["paragraph_id"]: m.get("source") for m in (table.metas[i] for i in self._rows(
-            [f"{p}:w0" for p in order], table))}
-        top = list(top)
-        for outlet in outlets:
-            if any(source_of.get(p) == outlet for p in top):
-                continue
-            best = next((p for p in order if source_of.get(p) == outlet), None)
-            if best is None:
-                continue
-            # Replace the lowest-ranked paragraph whose outlet is already represented twice or more.
-            for i in range(len(top) - 1, -1, -1):
-                src = source_of.get(top[i])
-                if src not in outlets or sum(source_of.get(p) == src for p in top) > 1:
-                    top[i] = best
-                    break
-        order_index = {p: i for i, p in enumerate(order)}
-        return sorted(top, key=lambda p: order_index[p])
 
     @staticmethod
     def _rows(chunk_ids: Any, table: Any) -> list[int]:
@@ -230,6 +229,29 @@ class HybridRetriever(BaseRetriever):
                 dense_score=dense_sim.get(chunk_id),
             ))
         return out
+
+
+def _collapse(fused: dict[str, float]) -> dict[str, tuple[float, str]]:
+    """Windows to paragraphs: a paragraph counts once, with its best window (score, chunk id)."""
+    best: dict[str, tuple[float, str]] = {}
+    for chunk_id, score in fused.items():
+        pid = chunk_id.rsplit(":w", 1)[0]
+        if pid not in best or score > best[pid][0]:
+            best[pid] = (score, chunk_id)
+    return best
+
+
+def _round_robin(rankings: list[list[str]], k: int) -> list[str]:
+    out: list[str] = []
+    depth = 0
+    while len(out) < k and any(depth < len(r) for r in rankings):
+        for r in rankings:
+            if depth < len(r) and r[depth] not in out:
+                out.append(r[depth])
+                if len(out) == k:
+                    break
+        depth += 1
+    return out
 
 
 def _date_int(value: str | date) -> int:

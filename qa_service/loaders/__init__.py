@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from qa_service.loaders.text import parse_text
 SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
             ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
+_NOT_ARTICLE = re.compile(r"^(readme|license|licence|changelog|copying)(\.|$)", re.IGNORECASE)
+
 __all__ = ["LoadError", "RawArticle", "build_article", "load_paths", "parse_bytes", "SUFFIXES", "Failure"]
 
 
@@ -35,7 +38,8 @@ def iter_files(paths: list[Path]) -> Iterator[Path | Failure]:
     for path in paths:
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                if sub.name.endswith(".meta.json") or sub.name.startswith("."):
+                # Sidecars, hidden files and a corpus's own README/LICENSE are not articles.
+                if sub.name.endswith(".meta.json") or sub.name.startswith(".") or _NOT_ARTICLE.match(sub.name):
                     continue
                 if sub.suffix.lower() in SUFFIXES:
                     yield sub
