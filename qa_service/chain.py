@@ -60,10 +60,11 @@ class ChainParts:
 def _timed(name: str, fn: Callable[[dict[str, Any]], Any]) -> Runnable:
     def run(state: dict[str, Any]) -> Any:
         started = time.perf_counter()
-        try:
-            return fn(state)
-        finally:
-            state["timings"][name] = round(time.perf_counter() - started, 4)
+        result = fn(state)
+        state["timings"][name] = round(time.perf_counter() - started, 4)
+        if isinstance(result, Answer):  # the last step: its own time goes into the answer too
+            result.timings[name] = state["timings"][name]
+        return result
 
     return RunnableLambda(run, name=name)
 

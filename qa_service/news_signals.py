@@ -69,7 +69,7 @@ def outlet_clauses(text: str, known: dict[str, str]) -> dict[str, str]:
     hay = re.sub(r"\s+", " ", _norm(text))
     mentions = source_mentions(text, known)
     clauses: dict[str, str] = {}
-    for i, (start, end, outlet) in enumerate(mentions):
+    for i, (_start, end, outlet) in enumerate(mentions):
         stop = mentions[i + 1][0] if i + 1 < len(mentions) else len(hay)
         clause = hay[end:stop].strip()
         if len(clause.split()) < 4 and i > 0:  # "'The Age' and 'TechCrunch' imply X": share X

@@ -54,6 +54,9 @@ class StructuredLayer:
                 out.append((actor, entries[0].paragraph_id, entries[0]))
         return out
 
+    def events_in(self, paragraph_id: str) -> list[Any]:
+        return [e for e in self.positions.timeline() if e.paragraph_id == paragraph_id]
+
     def covers(self, question: str) -> bool:
         """A comparison naming two or more actors that each have attributed statements."""
         return classify(question) != "when" and len(self.focus(question)) >= 2
@@ -81,19 +84,30 @@ class StructuredGenerator:
         self.layer = layer
 
     def draft(self, question: str, sources: list[RetrievedParagraph]) -> Draft:
+        kind = classify(question)
+        if kind == "when":
+            return self._dated(self.base.draft(question, sources), sources)
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
-        kind = classify(question)
-        claims: list[Claim] = []
-        if kind == "when" and focus:
-            _, pid, event = focus[0]
-            if pid in index and index[pid] <= 3:
-                claims.append(Claim(text=f"{human_date(event.date, event.precision)}: {event.quote}",
-                                    source=index[pid], quote=event.quote))
-        elif len(focus) >= 2:
-            for actor, pid, entry in focus:
-                if pid in index:
-                    claims.append(Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote))
-        if claims:
+        claims = [Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
+                  for actor, pid, entry in focus if pid in index] if len(focus) >= 2 else []
+        if len(claims) >= 2:
             return Draft(claims=claims)
         return self.base.draft(question, sources)
+
+    def _dated(self, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
+        """Prefix the chosen sentence with the normalised date of the event it states.
+
+        The sentence is the extractive choice (best at matching the question); the layer
+        only contributes the date, and only for an event found in that very sentence.
+        """
+        if not draft.claims:
+            return draft
+        first = draft.claims[0]
+        para = sources[first.source - 1]
+        quote = first.quote or first.text
+        events = [e for e in self.layer.events_in(para.paragraph_id) if e.quote in quote or quote in e.quote]
+        if events:
+            event = events[0]
+            first.text = f"{human_date(event.date, event.precision)}: {first.text}"
+        return draft

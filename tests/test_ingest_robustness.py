@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.config import Settings
 from qa_service.condense import condense_rule, is_followup
+from qa_service.config import Settings
 from qa_service.loaders import Failure, build_article, parse_bytes
 from qa_service.service import build_service
 from qa_service.service_types import SearchFilters

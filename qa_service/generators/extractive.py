@@ -112,6 +112,8 @@ class ExtractiveGenerator:
                 cover = sum(w for t, w in weights.items() if t in have) / total
                 ctx = sum(w for t, w in weights.items() if t not in have and (t in context or t in para_terms))
                 score = cover + 0.3 * ctx / total + rank_prior + self._type_bonus(info.kind, sent)
+                if info.kind == "how_many" and self._counts_asked_thing(sent, weights):
+                    score += 0.3  # "3 berths" answers "how many berths"
                 scored.append((score, idx, s, e, have & set(weights)))
         if not scored:
             return Draft(abstain_reason="no_sentences", support=support)
@@ -131,6 +133,14 @@ class ExtractiveGenerator:
             text = self._trim(info.kind, sources[idx - 1].text[s:e])
             claims.append(Claim(text=text, source=idx, quote=text))
         return Draft(claims=claims, support=support)
+
+    def _counts_asked_thing(self, sentence: str, weights: dict[str, float]) -> bool:
+        """A number directly before (within two words) a term of the question."""
+        for m in _NUMBER_CUE.finditer(sentence):
+            following = sentence[m.end():].split()[:2]
+            if any(t in weights for w in following for t in self.tokenize(w)):
+                return True
+        return False
 
     @staticmethod
     def _type_bonus(kind: str, sentence: str) -> float:

@@ -1,0 +1,42 @@
+"""The chain uses the positions/events layer: per-actor comparisons and dated answers."""
+
+from __future__ import annotations
+
+
+def _check_citations(answer) -> None:
+    for c in answer.citations:
+        assert c.paragraph_text[c.start : c.end] == c.quote
+
+
+def test_comparison_of_actors_gets_one_cited_claim_per_actor(sample_service):
+    answer = sample_service.ask("How do NATO, Ukraine and Russia differ on Ukraine's membership?")
+    assert not answer.abstained
+    _check_citations(answer)
+    text = answer.answer
+    assert "not on the table" in text and "only acceptable path" in text and "threat" in text
+    assert len({c.paragraph_id for c in answer.citations}) >= 2
+
+
+def test_when_question_answers_with_the_normalised_date(sample_service):
+    answer = sample_service.ask("When did the NATO summit start?")
+    assert answer.answer.startswith("December 3, 2024:"), answer.answer
+    (c,) = answer.citations
+    assert "starting December 3" in c.quote and c.paragraph_id.endswith(":p2")
+
+
+def test_position_question_retrieves_the_actors_statement_first(sample_service):
+    answer = sample_service.ask("What is Peskov's view?")
+    assert not answer.abstained
+    assert "Peskov" in answer.retrieved[0].text
+    _check_citations(answer)
+
+
+def test_plain_retrieval_path_still_works_without_the_layer(sample_service):
+    from qa_service.service import QAService
+
+    plain = QAService(sample_service.settings.model_copy(update={"use_positions": False}), sample_service.store,
+                      sample_service.embedder, sample_service.retriever, sample_service.ingester,
+                      sample_service.conversations, sample_service.extractive, positions=sample_service.positions)
+    answer = plain.ask("When did the NATO summit start?")
+    assert not answer.answer.startswith("December 3, 2024:")
+    assert "December 3" in answer.answer
