@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import math
 import os
 import shutil
@@ -26,6 +27,37 @@ from qa_service.store import ChromaStore
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+# British and American spellings meet in one vocabulary (BBC writes "favoured", others
+# "favored"); applied to indexed text and queries alike. Bump CACHE_FORMAT when it changes.
+_SPELLING = [
+    (re.compile(r"(?<=[a-z])our(s|ed|ing|able|ite|ites)?\b"), r"or\1"),  # favour -> favor, labour -> labor
+    (re.compile(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)\b"), r"iz\1"),  # criticise -> criticize
+    (re.compile(r"\b(defen|offen|licen|pretten)ce\b"), r"\1se"),
+    (re.compile(r"(?<=[a-z])tre\b"), "ter"),  # centre -> center
+]
+_SPELLING_KEEP = re.compile(r"\b(our|ours|your|yours|hour|hours|four|tour|tours|pour|sour|flour|four|devour|"
+                            r"rise|rises|wise|otherwise|promise|promised|exercise|surprise|surprised|"
+                            r"noise|paradise|franchise|premise|premises|treatise|expertise|enterprise|"
+                            r"advertise|advertised|concise|precise|compromise|compromised|merchandise|"
+                            r"supervise|supervised|televise|televised|improvise|disguise|revise|revised|"
+                            r"devise|devised|advise|advised|comprise|comprised|despise|chastise|excise|"
+                            r"demise|poise|cruise|bruise|guise|raise|raised|praise|praised|arise|arising|"
+                            r"metre|metres|litre|acre|massacre|genre|mediocre|ogre|lucre|macabre|timbre)\b")
+CACHE_FORMAT = "2"
+
+
+def normalise_spelling(text: str) -> str:
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if _SPELLING_KEEP.fullmatch(word.lower()):
+            return word
+        low = word.lower()
+        for pattern, repl in _SPELLING:
+            low = pattern.sub(repl, low)
+        return low
+    return re.sub(r"[A-Za-z]+", fix, text)
+
 
 # While an ingest is writing (state "dirty"), readers rebuild at most this often.
 DIRTY_REBUILD_S = 5.0
@@ -103,8 +135,8 @@ class LexicalIndex:
         ]
         bm25 = None
         if rows:
-            tokens = bm25s.tokenize([r[2] or "" for r in rows], stopwords="en", stemmer=self.stemmer,
-                                    show_progress=False)
+            tokens = bm25s.tokenize([normalise_spelling(r[2] or "") for r in rows], stopwords="en",
+                                    stemmer=self.stemmer, show_progress=False)
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
         snap = Snapshot.make(key, [r[0] for r in rows], [dict(r[1]) for r in rows], committed,
@@ -117,7 +149,7 @@ class LexicalIndex:
     def _cache_path(self, key: tuple[str, str, bool]) -> Path | None:
         if self.cache_dir is None or not key[1]:
             return None
-        return self.cache_dir / f"{key[0]}-{key[1]}"
+        return self.cache_dir / f"{key[0]}-{key[1]}-v{CACHE_FORMAT}"
 
     def _save_cache(self, snap: Snapshot) -> None:
         final = self._cache_path(snap.key)
@@ -153,7 +185,7 @@ class LexicalIndex:
 
     # ------------------------------------------------------------------
     def tokenize_query(self, text: str) -> list[str]:
-        q = bm25s.tokenize([text], stopwords="en", stemmer=self.stemmer, show_progress=False)
+        q = bm25s.tokenize([normalise_spelling(text)], stopwords="en", stemmer=self.stemmer, show_progress=False)
         return bm25s.tokenization.convert_tokenized_to_string_list(q)[0]
 
     def idf(self, token: str, snap: Snapshot | None = None) -> float:

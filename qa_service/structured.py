@@ -10,12 +10,23 @@ Both fall back to the plain path when the layer has nothing for the question.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify
 from qa_service.models import RetrievedParagraph
+
+# A question compares actors only when it says so; "What did Peskov say about NATO?" names
+# NATO as a topic, not as a second actor.
+_COMPARISON = re.compile(r"\b(differ\w*|compar\w*|agree\w*|disagree\w*|contrast\w*|versus|vs\.?|both|each|"
+                         r"similar\w*|respectively)\b", re.IGNORECASE)
+
+
+def is_comparison(question: str) -> bool:
+    return bool(_COMPARISON.search(question))
+
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]
@@ -59,7 +70,7 @@ class StructuredLayer:
 
     def covers(self, question: str) -> bool:
         """A comparison naming two or more actors that each have attributed statements."""
-        return classify(question) != "when" and len(self.focus(question)) >= 2
+        return classify(question) != "when" and is_comparison(question) and len(self.focus(question)) >= 2
 
     def boost(self, question: str, hits: list[RetrievedParagraph], k: int) -> list[RetrievedParagraph]:
         focus = self.focus(question)
@@ -90,7 +101,7 @@ class StructuredGenerator:
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         claims = [Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
-                  for actor, pid, entry in focus if pid in index] if len(focus) >= 2 else []
+                  for actor, pid, entry in focus if pid in index] if len(focus) >= 2 and is_comparison(question) else []
         if len(claims) >= 2:
             return Draft(claims=claims)
         return self.base.draft(question, sources)

@@ -164,3 +164,14 @@ def test_settings_reject_bad_values(mode):
             Settings(retrieval_mode=mode)
     with pytest.raises(ValidationError):
         Settings(top_k=0)
+
+
+def test_british_and_american_spellings_meet(tmp_path, fake_embedder):
+    from qa_service.lexical import normalise_spelling
+
+    assert normalise_spelling("favoured criticised defence centre") == "favored criticized defense center"
+    assert normalise_spelling("our four hours rise promised") == "our four hours rise promised"
+    svc = _svc(tmp_path, fake_embedder)
+    _write(tmp_path / "c", "a.txt", "Trade deal", ["The minister favored a labor-friendly defense budget."])
+    svc.ingest([tmp_path / "c"])
+    assert svc.retriever.search("favoured labour defence", k=1, mode="bm25")

@@ -40,3 +40,10 @@ def test_plain_retrieval_path_still_works_without_the_layer(sample_service):
     answer = plain.ask("When did the NATO summit start?")
     assert not answer.answer.startswith("December 3, 2024:")
     assert "December 3" in answer.answer
+
+
+def test_a_topic_named_like_an_actor_is_not_a_comparison(sample_service):
+    answer = sample_service.ask("What did Peskov say about NATO?")
+    assert not answer.abstained
+    assert answer.answer.startswith("Kremlin spokesman Dmitry Peskov dismissed")
+    assert "Rutte" not in answer.answer
