@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import math
 import os
+import re
 import shutil
 import threading
 import time
