@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from qa_service.citations import Draft, verify
-from qa_service.generators.extractive import ExtractiveGenerator
 from qa_service.models import Answer, RetrievedParagraph
 from qa_service.safety import INJECTION
 
@@ -150,6 +149,3 @@ def abstention_text(retrieved: list[RetrievedParagraph]) -> str:
         text += f" The closest paragraphs I found: {closest}."
     return text
 
-
-def extractive_parts(generator: ExtractiveGenerator) -> Callable[[str, list[RetrievedParagraph]], float]:
-    return generator.support

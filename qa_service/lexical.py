@@ -105,10 +105,6 @@ class LexicalIndex:
         self.stemmer = _stemmer()
         self._lock = threading.Lock()
 
-    @property
-    def table(self) -> Snapshot:  # the current snapshot (kept under its old name for callers)
-        return self.snapshot
-
     def refresh(self) -> Snapshot:
         """The snapshot matching Chroma's current state; cheap when nothing changed."""
         state = self.store.state()

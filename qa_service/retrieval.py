@@ -28,10 +28,6 @@ from qa_service.store import ChromaStore
 MODES = ("hybrid", "dense", "bm25")
 
 
-class Filters(dict):
-    """source, article_id, date_from, date_to (ISO) — any may be absent."""
-
-
 class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 

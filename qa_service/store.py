@@ -140,9 +140,6 @@ class ChromaStore:
         by_id = {i: Article.model_validate_json(d) for i, d in zip(got["ids"], got["documents"], strict=True)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def put_article(self, article: Article, origin: str, n_chunks: int) -> None:
-        self.put_articles([(article, origin, n_chunks)])
-
     def put_articles(self, items: list[tuple[Article, str, int]]) -> None:
         """Write article records (commit markers) in batches, after all their chunks."""
         rows = [(a, self._article_meta(a, origin, n)) for a, origin, n in items]
@@ -179,9 +176,6 @@ class ChromaStore:
             self.chunks.delete(where={"article_id": {"$in": part}})
 
     # -- chunks ----------------------------------------------------------------
-    def add_chunks(self, article: Article, chunks: list[Chunk], vectors: list[list[float]]) -> None:
-        self.add_many([(article, chunks)], vectors)
-
     def add_many(self, items: list[tuple[Article, list[Chunk]]], vectors: list[list[float]]) -> None:
         """Upsert the chunks of several articles in as few calls as Chroma allows."""
         chunks = [c for _, cs in items for c in cs]
