@@ -21,7 +21,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from qa_service.errors import InvalidInputError, NotFoundError
 from qa_service.lexical import LexicalIndex
-from qa_service.models import Article, RetrievedParagraph
+from qa_service.models import Article, Paragraph, RetrievedParagraph
 from qa_service.news_signals import dates_in, outlet_clauses, sources_in
 from qa_service.store import ChromaStore
 
@@ -217,14 +217,17 @@ class HybridRetriever(BaseRetriever):
                 continue  # changed by a concurrent ingest: the next snapshot will have it
             para = article.paragraphs[number - 1]
             ranks = first_rank.get(chunk_id, {})
-            out.append(RetrievedParagraph(
-                paragraph_id=pid, article_id=article_id, title=article.title, text=para.text,
-                score=round(score, 6), heading=para.heading, source=article.source,
-                published=article.published.isoformat() if article.published else None,
-                number=number, dense_rank=ranks.get("dense"), bm25_rank=ranks.get("bm25"),
-                dense_score=dense_sim.get(chunk_id),
-            ))
+            out.append(retrieved_paragraph(article, para, score=round(score, 6), dense_rank=ranks.get("dense"),
+                                           bm25_rank=ranks.get("bm25"), dense_score=dense_sim.get(chunk_id)))
         return out
+
+
+def retrieved_paragraph(article: Article, para: Paragraph, **scores: Any) -> RetrievedParagraph:
+    """One paragraph with its article's provenance, as every retrieval result carries it."""
+    return RetrievedParagraph(
+        paragraph_id=para.paragraph_id, article_id=article.article_id, title=article.title, text=para.text,
+        heading=para.heading, source=article.source, number=para.number,
+        published=article.published.isoformat() if article.published else None, **scores)
 
 
 def _collapse(fused: dict[str, float]) -> dict[str, tuple[float, str]]:

@@ -25,7 +25,7 @@ from qa_service.generators.extractive import ExtractiveGenerator
 from qa_service.ingest import Ingester
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Answer, Article, RetrievedParagraph
-from qa_service.retrieval import HybridRetriever
+from qa_service.retrieval import HybridRetriever, retrieved_paragraph
 from qa_service.service_types import IngestReport, SearchFilters, StreamEvent
 from qa_service.store import ChromaStore, make_client
 
@@ -99,10 +99,7 @@ class QAService:
         para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None)
         if para is None:
             return None
-        return RetrievedParagraph(
-            paragraph_id=para.paragraph_id, article_id=article_id, title=article.title, text=para.text,
-            score=0.0, heading=para.heading, source=article.source, number=para.number,
-            published=article.published.isoformat() if article.published else None)
+        return retrieved_paragraph(article, para, score=0.0)
 
     def _make_generator(self) -> Any:
         spec = self.settings.generator
