@@ -47,3 +47,44 @@ def test_explicit_year_month_and_relative_expressions() -> None:
     assert _one("prices rose in March 2023") == [("March 2023", "2023-03", "month")]
     assert _one("the minister resigned yesterday") == [("yesterday", "2024-12-03", "day")]
     assert _one("results were worse last year") == [("last year", "2023", "year")]
+
+
+def test_a_date_without_any_year_is_kept_and_marked() -> None:
+    text = "The summit, starting December 3, met before the administration takes office on January 20."
+    found = find_dates(text, None)
+    assert [(d.text, d.iso, d.sort_date, d.precision, d.year_known) for d in found] == [
+        ("December 3", "--12-03", "--12-03", "day", False),
+        ("January 20", "--01-20", "--01-20", "day", False),
+    ]
+    assert [(d.iso, d.precision, d.year_known) for d in find_dates("talks resume in September", None)] == [
+        ("--09", "month", False)
+    ]
+    assert [d.iso for d in find_dates("on February 29 at noon", None)] == ["--02-29"]  # exists in leap years
+    assert find_dates("on February 30 at noon", None) == []
+    assert all(d.year_known for d in find_dates("starting December 3", PUB))
+
+
+COFFEE = date(2024, 8, 1)
+COFFEE_TEXT = ("Prices for delivery in September rose 9% to $2.48 a pound in New York, the biggest one-day "
+               "gain since 2021.")
+
+
+def test_a_delivery_month_looks_ahead_whatever_the_verb_tense() -> None:
+    # "rose" is past tense, but a September delivery quoted on 1 August 2024 is September 2024.
+    found = find_dates(COFFEE_TEXT, COFFEE, lambda _o: "past")
+    assert [(d.text, d.iso) for d in found] == [("September", "2024-09")]
+
+
+def test_since_marks_a_point_of_comparison_not_an_event() -> None:
+    assert "2021" not in [d.iso for d in find_dates(COFFEE_TEXT, COFFEE)]
+    assert find_dates("the first time since March 2022", PUB) == []
+    assert [d.iso for d in find_dates("a promise broken in 2014", PUB)] == ["2014"]
+
+
+def test_last_and_next_month_names_count_from_the_publication_month() -> None:
+    published = date(2024, 10, 11)
+    assert [(d.text, d.iso) for d in find_dates("Measurements taken last September showed", published)] == [
+        ("last September", "2024-09")
+    ]
+    assert [d.iso for d in find_dates("the vote next March", published)] == ["2025-03"]
+    assert [d.iso for d in find_dates("the vote last November", published)] == ["2023-11"]

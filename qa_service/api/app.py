@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from qa_service.api.deps import ApiKey
 from qa_service.api.errors import install_error_handlers
 from qa_service.api.metrics import Metrics, MetricsMiddleware
-from qa_service.api.routes import articles, chat, health, openai_compat, search, web
+from qa_service.api.routes import articles, chat, conversations, health, library, openai_compat, search, web
 from qa_service.api.security import BodySizeLimit
 from qa_service.config import Settings
 from qa_service.service import QAService
@@ -55,7 +55,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.state.metrics = Metrics()
 
     install_error_handlers(app)
-    for module in (health, chat, openai_compat, search, articles, web):
+    for module in (health, chat, openai_compat, search, articles, library, conversations, web):
         app.include_router(module.router)
     # Positions/timeline and Slack live in their own packages; imported here, not at module import.
     from qa_service.positions.routes import router as positions_router

@@ -9,7 +9,9 @@ from fastapi import Depends, HTTPException, Request
 from qa_service.api.metrics import Metrics
 from qa_service.api.security import check_api_key, check_write_allowed
 from qa_service.config import Settings
+from qa_service.conversations import ConversationStore
 from qa_service.service import QAService
+from qa_service.store import ChromaStore
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,6 +32,20 @@ def get_metrics(request: Request) -> Metrics:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[QAService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def get_conversations(service: ServiceDep) -> ConversationStore:
+    """The service's own conversation store: the page lists what the chain wrote."""
+    return service.conversations
+
+
+def get_corpus(service: ServiceDep) -> ChromaStore:
+    """The paragraph index, for listings that need article records only (no article bodies)."""
+    return service.store
+
+
+ConversationsDep = Annotated[ConversationStore, Depends(get_conversations)]
+CorpusDep = Annotated[ChromaStore, Depends(get_corpus)]
 
 
 def require_api_key(request: Request, settings: SettingsDep) -> None:

@@ -53,8 +53,12 @@ def timeline(
     topic: Annotated[str | None, typer.Option("--topic", "-t", help="only events about this")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Dated events in order, each with the sentence that states it and its paragraph."""
-    found = _index().timeline(actor=actor, topic=topic)
+    """Dated events in order, each with the sentence that states it and its paragraph.
+
+    Dates whose year no one states ("December 3" in an undated article) come last, as
+    "--12-03", marked "year unknown".
+    """
+    found = _index().store.timeline(actor=actor, topic=topic, include_yearless=True)
     if as_json:
         typer.echo(json.dumps({"events": [e.model_dump() for e in found]}, ensure_ascii=False, indent=2))
         return
@@ -63,7 +67,8 @@ def timeline(
         table.add_column(col, overflow="fold")
     for e in found:
         who = escape(", ".join(e.actors)) + (f"\n@ {escape(e.place)}" if e.place else "")
-        when = f"{e.date}\n[dim]{e.precision}: “{escape(e.date_text)}”[/dim]"
+        precision = e.precision if not e.date.startswith("--") else f"{e.precision}, year unknown"
+        when = f"{e.date}\n[dim]{precision}: “{escape(e.date_text)}”[/dim]"
         table.add_row(when, escape(e.description), who,
                       f"{e.paragraph_id}\n[dim]{e.start}:{e.end}[/dim]")
     Console().print(table)

@@ -2,6 +2,9 @@
 
 Own rules for explicit dates (they decide precision and the missing year), `dateparser`
 only for relative words ("yesterday", "last Friday", "next month").
+
+A month or day whose year neither the text nor a publication date gives is kept as a
+year-less mention: ISO 8601's truncated form "--12-03" (or "--12"), `year_known=False`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(
 MONTH_YEAR = re.compile(rf"\b{_MONTH_RE},?\s+{_YEAR}\b")
 YEAR = re.compile(rf"(?<![\d,.$£€-]){_YEAR}(?![\d,]|\s*(?:%|percent|people|troops|soldiers|tons|km|miles))")
 BARE_MONTH = re.compile(rf"\b{_MONTH_RE}\b")
+# "last September", "next March": the month before / after the publication month.
+RELATIVE_MONTH = re.compile(rf"\b(last|next|this)\s+{_MONTH_RE}\b", re.IGNORECASE)
 RELATIVE = re.compile(
     r"\b(today|yesterday|tomorrow|(?:last|next|this)\s+(?:year|month|Monday|Tuesday|Wednesday|Thursday|"
     r"Friday|Saturday|Sunday)|(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
@@ -42,8 +47,15 @@ RELATIVE = re.compile(
     re.IGNORECASE,
 )
 # Words before a year or bare month that make it a date and not a count or a name.
-DATE_CUES = {"in", "since", "until", "till", "by", "from", "of", "before", "after", "during", "early", "late",
+# ("since" is left out on purpose: see REFERENCE_CUES.)
+DATE_CUES = {"in", "until", "till", "by", "from", "of", "before", "after", "during", "early", "late",
              "mid", "and", "to", "through", "year", "around", "between", "circa", "the", "'s", "’s"}
+# "the biggest gain since 2021": a point of comparison, not the date anything happened.
+REFERENCE_CUES = {"since"}
+# "prices for delivery in September rose": the date belongs to the noun (a delivery, a
+# deadline), which looks ahead whatever the tense of the verb.
+FORWARD_CUES = {"delivery", "deliveries", "due", "expected", "scheduled", "planned", "deadline", "contract",
+                "contracts", "futures", "shipment", "shipments", "maturing", "expiring", "upcoming"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,9 @@ class DateMention:
     end: int
     text: str
     iso: str  # truncated to precision
-    sort_date: str  # full ISO date, first day of the period
+    sort_date: str  # full ISO date, first day of the period ("--MM-DD" when the year is unknown)
     precision: Literal["day", "month", "year"]
+    year_known: bool = True
 
 
 def _month(name: str) -> int:
@@ -82,18 +95,38 @@ def infer_year(month: int, day: int, published: date | None, tense: Tense) -> in
 def _mention(
     start: int, text: str, year: int | None, month: int | None, day: int | None
 ) -> DateMention | None:
+    end = start + len(text)
     if year is None:
-        return None
+        if month is None:
+            return None
+        try:
+            date(2000, month, day or 1)  # a leap year: "February 29" without a year is a real date
+        except ValueError:
+            return None
+        if day is not None:
+            return DateMention(start, end, text, f"--{month:02d}-{day:02d}", f"--{month:02d}-{day:02d}", "day",
+                               year_known=False)
+        return DateMention(start, end, text, f"--{month:02d}", f"--{month:02d}-01", "month", year_known=False)
     try:
         if day is not None and month is not None:
             d = date(year, month, day)
-            return DateMention(start, start + len(text), text, d.isoformat(), d.isoformat(), "day")
+            return DateMention(start, end, text, d.isoformat(), d.isoformat(), "day")
         if month is not None:
-            return DateMention(start, start + len(text), text, f"{year:04d}-{month:02d}",
-                               f"{year:04d}-{month:02d}-01", "month")
+            return DateMention(start, end, text, f"{year:04d}-{month:02d}", f"{year:04d}-{month:02d}-01", "month")
     except ValueError:
         return None
-    return DateMention(start, start + len(text), text, f"{year:04d}", f"{year:04d}-01-01", "year")
+    return DateMention(start, end, text, f"{year:04d}", f"{year:04d}-01-01", "year")
+
+
+def _relative_month_year(which: str, month: int, published: date | None) -> int | None:
+    if published is None:
+        return None
+    which = which.lower()
+    if which == "last":
+        return published.year if month < published.month else published.year - 1
+    if which == "next":
+        return published.year if month > published.month else published.year + 1
+    return published.year
 
 
 def find_dates(
@@ -118,50 +151,54 @@ def find_dates(
     def in_ner(s: int, e: int) -> bool:
         return any(a <= s and e <= b for a, b in spans)
 
+    def words_before(s: int, n: int) -> list[str]:
+        return [w.lower().strip(",;:()") for w in text[:s].split()[-n:]]
+
     def cue_before(s: int) -> bool:
-        words = text[:s].split()
-        return bool(words) and words[-1].lower().strip(",") in DATE_CUES
+        words = words_before(s, 1)
+        return bool(words) and words[-1] in DATE_CUES
 
     def tense(s: int) -> Tense:
+        if FORWARD_CUES & set(words_before(s, 3)):
+            return "future"
         return tense_at(s) if tense_at else None
+
+    def add(s: int, e: int, mention: DateMention | None) -> None:
+        """Keep a mention; a reference point ("since 2021") only claims its span."""
+        if mention is None or not free(s, e):
+            return
+        taken.append((s, e))
+        if not REFERENCE_CUES & set(words_before(s, 1)):
+            found.append(mention)
 
     for m in MONTH_DAY.finditer(text):
         month, day = _month(m.group(1)), int(m.group(2))
         year = int(m.group(3)) if m.group(3) else infer_year(month, day, published, tense(m.start()))
-        if (mention := _mention(m.start(), m.group(0), year, month, day)) and free(m.start(), m.end()):
-            found.append(mention)
-            taken.append((m.start(), m.end()))
+        add(m.start(), m.end(), _mention(m.start(), m.group(0), year, month, day))
     for m in DAY_MONTH.finditer(text):
         day, month = int(m.group(1)), _month(m.group(2))
         year = int(m.group(3)) if m.group(3) else infer_year(month, day, published, tense(m.start()))
-        if free(m.start(), m.end()) and (mention := _mention(m.start(), m.group(0), year, month, day)):
-            found.append(mention)
-            taken.append((m.start(), m.end()))
+        add(m.start(), m.end(), _mention(m.start(), m.group(0), year, month, day))
     for m in MONTH_YEAR.finditer(text):
-        if free(m.start(), m.end()) and (mention := _mention(m.start(), m.group(0), int(m.group(2)),
-                                                            _month(m.group(1)), None)):
-            found.append(mention)
-            taken.append((m.start(), m.end()))
+        add(m.start(), m.end(), _mention(m.start(), m.group(0), int(m.group(2)), _month(m.group(1)), None))
+    for m in RELATIVE_MONTH.finditer(text):
+        month = _month(m.group(2))
+        year = _relative_month_year(m.group(1), month, published)
+        add(m.start(), m.end(), _mention(m.start(), m.group(0), year, month, None))
     for m in YEAR.finditer(text):
-        if free(m.start(), m.end()) and (in_ner(m.start(), m.end()) or cue_before(m.start())):
-            found.append(_mention(m.start(), m.group(0), int(m.group(1)), None, None))  # type: ignore[arg-type]
-            taken.append((m.start(), m.end()))
+        if in_ner(m.start(), m.end()) or cue_before(m.start()) or REFERENCE_CUES & set(words_before(m.start(), 1)):
+            add(m.start(), m.end(), _mention(m.start(), m.group(0), int(m.group(1)), None, None))
     for m in BARE_MONTH.finditer(text):
         # "May" is also a verb and a name: only when tagged a date or after a cue word.
-        if not free(m.start(), m.end()) or not (in_ner(m.start(), m.end()) or cue_before(m.start())):
+        if not (in_ner(m.start(), m.end()) or cue_before(m.start())
+                or REFERENCE_CUES & set(words_before(m.start(), 1))):
             continue
         month = _month(m.group(1))
-        t = tense(m.start())
-        year = infer_year(month, 15, published, t)
-        if (mention := _mention(m.start(), m.group(0), year, month, None)) is not None:
-            found.append(mention)
-            taken.append((m.start(), m.end()))
+        year = infer_year(month, 15, published, tense(m.start()))
+        add(m.start(), m.end(), _mention(m.start(), m.group(0), year, month, None))
     if published is not None:
         for m in RELATIVE.finditer(text):
-            mention = _relative(m.start(), m.group(0), published, tense(m.start()))
-            if free(m.start(), m.end()) and mention:
-                found.append(mention)
-                taken.append((m.start(), m.end()))
+            add(m.start(), m.end(), _relative(m.start(), m.group(0), published, tense(m.start())))
     return sorted(found, key=lambda d: d.start)
 
 

@@ -138,26 +138,49 @@ class PositionsStore:
             have.role = have.role or rec.role
         return list(merged.values())
 
-    def positions(self, actor: str | None = None, topic: str | None = None) -> list[Position]:
+    def positions(self, actor: str | list[str] | None = None,
+                  topic: str | list[str] | None = None) -> list[Position]:
+        """Positions of any of the actors given (and on any of the topics), oldest article first."""
+        actors = _as_list(actor)
+        topics = _as_list(topic)
         with self._connect() as conn:
             rows = conn.execute("SELECT keys, data FROM positions ORDER BY published, rowid").fetchall()
         out = []
         for keys, data in rows:
-            if not matches(actor, json.loads(keys)):
+            if actors and not any(matches(a, json.loads(keys)) for a in actors):
                 continue
             p = Position.model_validate_json(data)
-            if topic_matches(topic, p.topic, p.stance):
+            if not topics or any(topic_matches(t, p.topic, p.stance) for t in topics):
                 out.append(p)
         return out
 
-    def timeline(self, actor: str | None = None, topic: str | None = None) -> list[Event]:
+    def timeline(self, actor: str | None = None, topic: str | None = None,
+                 include_yearless: bool = False) -> list[Event]:
+        """Events oldest first; year-less ones ("--12-03") only when asked for, after the dated ones.
+
+        Off by default so callers that compute with dates (the answering chain) never meet one.
+        """
         with self._connect() as conn:
             rows = conn.execute("SELECT keys, data FROM events ORDER BY sort_date, rowid").fetchall()
         out = []
         for keys, data in rows:
             e = Event.model_validate_json(data)
+            if is_yearless(e.date) and not include_yearless:
+                continue
             if actor and not (matches(actor, json.loads(keys)) or topic_matches(actor, e.description)):
                 continue
             if topic_matches(topic, e.topic, e.description, e.quote):
                 out.append(e)
+        out.sort(key=lambda e: is_yearless(e.date))  # stable: the dated ones keep their order
         return out
+
+
+def is_yearless(iso: str) -> bool:
+    return iso.startswith("--")
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    return [v for v in items if v and v.strip()]

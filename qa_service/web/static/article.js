@@ -47,7 +47,7 @@
     document.title = a.title + " - News QA";
     document.getElementById("article-title").textContent = a.title;
     document.getElementById("article-meta").textContent =
-      metaLine([a.source, a.author, a.published, a.category]);
+      metaLine([a.source, a.author, a.published ? QA.humanDate(a.published) : null, a.category]);
     const bodyBox = document.getElementById("article-body");
     let heading = null;
     for (const p of a.paragraphs) {
