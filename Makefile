@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup test-deps run test lint bench clean-index
+.PHONY: setup test-deps run test typecheck lint bench clean-index
 
 setup: $(VENV)/.setup-done
 
@@ -33,8 +33,12 @@ $(VENV)/.test-deps-done: $(VENV)/.setup-done
 run: setup
 	$(VENV)/bin/qa serve --ingest-samples --host $(HOST) --port $(PORT)
 
-test: setup test-deps
+test: setup test-deps typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The service and the tests' fakes against QAServiceProtocol (issue 11): mypy, config in pyproject.toml.
+typecheck: setup
+	$(VENV)/bin/mypy
 
 lint: setup
 	$(VENV)/bin/ruff check .

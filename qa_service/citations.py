@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from qa_service.models import Citation, RetrievedParagraph
-from qa_service.textnorm import locate, normalize, sentence_spans
+from qa_service.text import STOP_WORDS, locate, normalize, sentence_spans
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an the of to in on at for and or but is are was were be been by with as that this it its from "
-    "has have had he she they his her their which who what when where how said says not".split()
-)
 # A claim without a verbatim quote is supported by a paragraph sentence when this
 # share of its content words appears in that sentence.
 SUPPORT_OVERLAP = 0.6
@@ -43,6 +40,7 @@ class Draft:
     raw_text: str | None = None  # LLM output still to be parsed
     abstain_reason: str | None = None
     support: float | None = None
+    judgement: Any = None  # the answerability Judgement the draft was made under
 
 
 @dataclass
@@ -84,7 +82,7 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 
 def _content(text: str) -> set[str]:
-    return {w for w in _WORD.findall(normalize(text)) if w not in _STOP and len(w) > 1}
+    return {w for w in _WORD.findall(normalize(text)) if w not in STOP_WORDS and len(w) > 1}
 
 
 def _best_sentence(claim: str, paragraph: str) -> tuple[float, tuple[int, int] | None]:
@@ -124,23 +122,86 @@ def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) ->
     return any(_best_sentence(rest, s.text)[0] >= 0.5 for s in sources)
 
 
-def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
-    claims = draft.claims if draft.raw_text is None else parse_raw(draft.raw_text, len(sources))
-    diag = {"claims": len(claims), "citations_verified": 0, "citations_repaired": 0,
-            "citations_removed": 0, "claims_removed": 0}
-    kept: list[tuple[str, list[tuple[int, int, int]]]] = []  # (sentence, [(source, start, end)])
-    by_text: dict[str, int] = {}
-    removed: list[str] = []
-    trimmed_from: dict[str, str] = {}  # quote -> the original claim sentence
+def sentences(claims: list[Claim]) -> list[list[Claim]]:
+    """Consecutive claims with the same text are one sentence citing several sources."""
+    groups: list[list[Claim]] = []
     for claim in claims:
+        if groups and groups[-1][0].text == claim.text:
+            groups[-1].append(claim)
+        else:
+            groups.append([claim])
+    return groups
+
+
+class Verifier:
+    """Verifies an answer one sentence at a time, so a stream can release each sentence
+    as soon as it is verified: the final answer is exactly the released sentences joined."""
+
+    def __init__(self, sources: list[RetrievedParagraph]) -> None:
+        self.sources = sources
+        self.parts: list[str] = []
+        self.citations: list[Citation] = []
+        self.diagnostics = {"claims": 0, "citations_verified": 0, "citations_repaired": 0,
+                            "citations_removed": 0, "claims_removed": 0}
+        self._marker_of: dict[tuple[int, int, int], int] = {}
+        self._kept_texts: set[str] = set()
+
+    @property
+    def answer(self) -> str:
+        return " ".join(self.parts)
+
+    def result(self) -> Verified:
+        return Verified(answer=self.answer, citations=list(self.citations), diagnostics=dict(self.diagnostics))
+
+    def add_sentence(self, claims: list[Claim]) -> str | None:
+        """The sentence as the answer shows it (with its [n] markers), or None when nothing of it stands."""
+        diag = self.diagnostics
+        diag["claims"] += len(claims)
+        hits: list[tuple[int, int, int]] = []
+        text: str | None = None
+        for claim in claims:
+            found = self._check(claim)
+            if found is None:
+                continue
+            text, hit = found
+            hits.append(hit)
+        if text is None or not hits:
+            diag["claims_removed"] += 1
+            return None
+        if text in self._kept_texts:  # a repeated sentence adds nothing
+            return None
+        self._kept_texts.add(text)
+        marks: list[int] = []
+        for source, start, end in hits:
+            key = (source, start, end)
+            if key not in self._marker_of:
+                para = self.sources[source - 1]
+                self._marker_of[key] = len(self.citations) + 1
+                self.citations.append(Citation(
+                    marker=self._marker_of[key], article_id=para.article_id, paragraph_id=para.paragraph_id,
+                    title=para.title, paragraph_text=para.text, quote=para.text[start:end],
+                    start=start, end=end, source=para.source, published=para.published, heading=para.heading,
+                ))
+            if self._marker_of[key] not in marks:
+                marks.append(self._marker_of[key])
+        body = text.rstrip()
+        tail = ""
+        if body and body[-1] in ".!?":
+            body, tail = body[:-1], body[-1]
+        rendered = f"{body} {''.join(f'[{m}]' for m in marks)}{tail}"
+        self.parts.append(rendered)
+        return rendered
+
+    def _check(self, claim: Claim) -> tuple[str, tuple[int, int, int]] | None:
+        """(the claim's text as kept, (source, start, end)) or None when it cannot be verified."""
+        diag = self.diagnostics
+        sources = self.sources
         if len(_content(claim.quote or claim.text)) < MIN_CLAIM_WORDS and len(_content(claim.text)) < MIN_CLAIM_WORDS:
             diag["citations_removed"] += 1 if claim.source else 0
-            removed.append(claim.text)
-            continue
+            return None
         if claim.quote and claim.text != claim.quote and not _outside_quote_supported(claim, sources):
             # The quote stands but the rest of the sentence says more than any source:
             # keep only what the source says, verbatim.
-            trimmed_from[claim.quote] = claim.text
             claim = Claim(text=claim.quote, source=claim.source, quote=claim.quote)
             diag["claims_trimmed"] = diag.get("claims_trimmed", 0) + 1
         hit = None
@@ -159,37 +220,16 @@ def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
         if hit is None:
             if claim.source:
                 diag["citations_removed"] += 1
-            removed.append(trimmed_from.get(claim.text, claim.text))
-            continue
-        if claim.text in by_text:
-            kept[by_text[claim.text]][1].append((source, *hit))
-        else:
-            by_text[claim.text] = len(kept)
-            kept.append((claim.text, [(source, *hit)]))
+            return None
+        return claim.text, (source, *hit)
 
-    # A sentence counts as removed only if none of its markers survived.
-    kept_texts = set(by_text) | {trimmed_from.get(t, t) for t in by_text}
-    diag["claims_removed"] = len(set(removed) - kept_texts)
-    citations: list[Citation] = []
-    marker_of: dict[tuple[int, int, int], int] = {}
-    parts: list[str] = []
-    for sentence, hits in kept:
-        marks: list[int] = []
-        for source, start, end in hits:
-            key = (source, start, end)
-            if key not in marker_of:
-                para = sources[source - 1]
-                marker_of[key] = len(citations) + 1
-                citations.append(Citation(
-                    marker=marker_of[key], article_id=para.article_id, paragraph_id=para.paragraph_id,
-                    title=para.title, paragraph_text=para.text, quote=para.text[start:end],
-                    start=start, end=end, source=para.source, published=para.published, heading=para.heading,
-                ))
-            if marker_of[key] not in marks:
-                marks.append(marker_of[key])
-        body = sentence.rstrip()
-        tail = ""
-        if body and body[-1] in ".!?":
-            body, tail = body[:-1], body[-1]
-        parts.append(f"{body} {''.join(f'[{m}]' for m in marks)}{tail}")
-    return Verified(answer=" ".join(parts), citations=citations, diagnostics=diag)
+
+def draft_claims(draft: Draft, n_sources: int) -> list[Claim]:
+    return draft.claims if draft.raw_text is None else parse_raw(draft.raw_text, n_sources)
+
+
+def verify(draft: Draft, sources: list[RetrievedParagraph]) -> Verified:
+    verifier = Verifier(sources)
+    for group in sentences(draft_claims(draft, len(sources))):
+        verifier.add_sentence(group)
+    return verifier.result()

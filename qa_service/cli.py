@@ -178,7 +178,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
 def ensure_samples(settings: Settings, service: Any | None = None) -> None:
     """Ingest the bundled sample corpus unless the index already holds articles."""
     service = service or run(lambda: get_service(settings))
-    if service.store.article_records():
+    if service.article_records():
         return
     report = run(lambda: service.ingest([settings.sample_dir], progress=sys.stderr.isatty()))
     err.print(f"ingested {len(report.added)} sample articles ({report.paragraphs} paragraphs)")

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = 200
     chunk_overlap_tokens: int = 40
     ingest_flush_chunks: int = 4096  # chunks embedded and written per commit batch
+    # Texts ingest encodes per call. Ingest has its own model instance; where it shares one
+    # with queries (one-instance embedders), a query waits behind at most one such batch.
+    ingest_embed_batch: int = Field(default=32, ge=1, le=1024)
+    # Per-article bounds at ingest: larger or slower articles fail alone, with a clear error.
+    max_article_chars: int = Field(default=5_000_000, ge=1)
+    article_time_limit_s: float = Field(default=120.0, gt=0)  # parse-to-positions work per article
 
     # Retrieval
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
@@ -51,9 +57,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 400
     llm_timeout_s: float = 120.0
     prompt_token_budget: int = 1800
-    # Minimum support (IDF-weighted share of question terms in the best paragraph) to answer.
-    # Calibrated on eval/gold/sample-dev.jsonl with bench/calibrate_abstention.py.
-    abstain_threshold: float = 0.55
+    # Override of the answerability model's probability threshold (None: the fitted one,
+    # qa_service/answerability/model.json, refit with bench/fit_answerability.py).
+    abstain_threshold: float | None = None
     conversation_db: Path | None = None  # default: index_dir / "conversations.sqlite3"
     conversation_max_turns: int = 20
     conversation_max_conversations: int = 10_000

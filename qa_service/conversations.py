@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_service.errors import NotFoundError
+from qa_service.models import Answer, RetrievedParagraph
 
 TITLE_CHARS = 120
 
@@ -191,3 +192,17 @@ class ConversationStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+
+def answer_record(answer: Answer, closest: list[RetrievedParagraph] | None = None) -> dict[str, Any]:
+    """What a conversation keeps of an answer: the text, its citations, the closest paragraphs."""
+    kept = answer.retrieved[:3] if closest is None else closest
+    return {
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "citations": [c.model_dump(mode="json") for c in answer.citations],
+        "retrieved": [r.model_dump(mode="json", include={"paragraph_id", "article_id", "title", "text", "number",
+                                                         "source", "published", "heading"}) for r in kept],
+    }

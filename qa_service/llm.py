@@ -6,6 +6,7 @@ Adding a provider is one new branch here. Nothing is created at import time.
 from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
 
 from qa_service.config import Settings
 from qa_service.errors import InvalidInputError
@@ -32,9 +33,9 @@ def load_chat_model(spec: str, settings: Settings) -> BaseChatModel:
         return ChatOpenAI(
             model=model,
             base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
+            api_key=SecretStr(settings.openai_api_key),
             temperature=settings.llm_temperature,
-            max_tokens=settings.llm_max_tokens,
+            max_completion_tokens=settings.llm_max_tokens,
             timeout=settings.llm_timeout_s,
             max_retries=1,
             # Ask for token counts in streamed responses too (servers that do not know it ignore it).

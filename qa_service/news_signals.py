@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from dateutil import parser as dateparser
+from qa_service.text import parse_date, plain
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE_PATTERNS = [
@@ -19,16 +19,10 @@ def dates_in(text: str) -> list[date]:
     found: list[date] = []
     for pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
-            try:
-                found.append(dateparser.parse(m.group(0)).date())
-            except (ValueError, OverflowError):
-                continue
+            parsed = parse_date(m.group(0))
+            if parsed is not None:
+                found.append(parsed)
     return sorted(set(found))
-
-
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'")
-    return re.sub(r"[^a-z0-9' ]+", " ", text)
 
 
 def _names(source: str) -> list[str]:
@@ -39,14 +33,14 @@ def _names(source: str) -> list[str]:
         names.append(head)
     out = []
     for n in names:
-        n = re.sub(r"\s+", " ", _norm(n)).strip()
+        n = plain(n).strip()
         out += [n, n[4:]] if n.startswith("the ") else [n]
     return [n for n in dict.fromkeys(out) if len(n) >= 3]
 
 
 def source_mentions(text: str, known: dict[str, str]) -> list[tuple[int, int, str]]:
     """(start, end, outlet) of each outlet the text names, in order, longest name first."""
-    hay = re.sub(r"\s+", " ", _norm(text))
+    hay = plain(text)
     found: list[tuple[int, int, str]] = []
     for display in known.values():
         for name in sorted(_names(display), key=len, reverse=True):
@@ -66,7 +60,7 @@ def sources_in(text: str, known: dict[str, str]) -> list[str]:
 def outlet_clauses(text: str, known: dict[str, str]) -> dict[str, str]:
     """For each named outlet, the part of the question about it: from its mention to the
     next outlet's mention (multi-outlet questions ask one thing of each outlet)."""
-    hay = re.sub(r"\s+", " ", _norm(text))
+    hay = plain(text)
     mentions = source_mentions(text, known)
     clauses: dict[str, str] = {}
     for i, (_start, end, outlet) in enumerate(mentions):

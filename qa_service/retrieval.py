@@ -88,7 +88,7 @@ class HybridRetriever(BaseRetriever):
         first_rank: dict[str, dict[str, int]] = defaultdict(dict)
         for text, vec, scope, group in searches:
             runs: list[tuple[str, list[str]]] = []
-            if mode in ("hybrid", "dense"):
+            if mode in ("hybrid", "dense") and vec is not None:
                 ranked, sims = self._dense(vec, n, scope, table)
                 if vec is qvec:
                     dense_sim.update(sims)

@@ -8,30 +8,33 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from qa_service.chain import ChainParts, LLMDraftGenerator, build_chain, finish, gate, gate_and_draft
+from qa_service.answerability.actors import ActorDirectory
+from qa_service.answerability.judge import AnswerabilityJudge, AnswerabilityModel
+from qa_service.answerability.vectors import WordVectors
 from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
-from qa_service.conversations import ConversationStore
+from qa_service.conversations import ConversationStore, answer_record
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
 from qa_service.ingest import Ingester
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Answer, Article, RetrievedParagraph
+from qa_service.pipeline import Final, Pipeline, PipelineParts, PipelineState, StreamEvent
 from qa_service.retrieval import HybridRetriever, retrieved_paragraph
-from qa_service.service_types import IngestReport, SearchFilters, StreamEvent
-from qa_service.store import ChromaStore, make_client
+from qa_service.service_types import IngestReport, SearchFilters
+from qa_service.store import ArticleRecord, ChromaStore, make_client
 
 log = logging.getLogger(__name__)
 
-__all__ = ["QAService", "build_service", "SearchFilters", "IngestReport", "StreamEvent"]
+__all__ = ["QAService", "build_service", "SearchFilters", "IngestReport", "StreamEvent", "checked_text"]
 
 
 class QAService:
@@ -74,17 +77,29 @@ class QAService:
             from qa_service.prompts import load_condense_prompt
 
             self.condense_prompt = load_condense_prompt(settings)  # a broken file fails at start-up
-        self.parts = ChainParts(
+        self.parts = PipelineParts(
             condense=self._condense,
             retrieve=self._retrieve,
             generator=self.generator,
-            support=extractive.support,
+            judge=partial(extractive.judge.judge, strict=settings.generator == "extractive"),
             covered=self.layer.covers if self.layer is not None else None,
-            abstain_threshold=settings.abstain_threshold,
+            abstain_threshold=self._threshold(),
+            insufficient=_insufficient,
         )
-        self.chain = build_chain(self.parts)
+        self.pipeline = Pipeline(self.parts)
 
     # -- set-up ------------------------------------------------------------------
+    @property
+    def abstain_threshold(self) -> float:
+        """The answerability probability below which no generator runs (fitted, or QA_ABSTAIN_THRESHOLD)."""
+        return self.parts.abstain_threshold
+
+    def _threshold(self) -> float:
+        if self.settings.abstain_threshold is not None:
+            return self.settings.abstain_threshold
+        model = self.extractive.judge.model
+        return model.threshold if self.settings.generator == "extractive" else model.llm_threshold
+
     def _retrieve(self, question: str, filters: dict[str, Any]) -> list[RetrievedParagraph]:
         hits = self.retriever.search(question, k=self.settings.top_k, filters=filters)
         if self.layer is not None and not filters:
@@ -115,12 +130,12 @@ class QAService:
         from qa_service.prompts import load_answer_prompt
 
         llm = LLMGenerator(self.chat_model, load_answer_prompt(self.settings), self.settings.prompt_token_budget)
-        return LLMDraftGenerator(llm, name=spec)
+        return LLMStreamer(llm, name=spec)
 
     def _condense(self, question: str, history: list[dict[str, str]]) -> str:
         if not history:
             return question
-        if self.condense_prompt is not None:
+        if self.condense_prompt is not None and self.chat_model is not None:
             from qa_service.generators.llm_generator import condense
 
             try:
@@ -144,19 +159,14 @@ class QAService:
 
     # -- reading ---------------------------------------------------------------------
     def search(self, query: str, k: int = 8, filters: SearchFilters | None = None) -> list[RetrievedParagraph]:
-        if not query or not query.strip():
-            raise InvalidInputError("the query is empty")
+        query = checked_text(query, self.settings.max_message_chars, "query")
         if not 1 <= k <= 100:
             raise InvalidInputError("k must be between 1 and 100")
         return self.retriever.search(query, k=k, filters=_filters(filters))
 
     def _prepare(self, question: str, conversation_id: str | None, history: list[dict[str, str]] | None,
-                 filters: SearchFilters | None) -> tuple[dict[str, Any], str | None]:
-        question = (question or "").strip()
-        if not question:
-            raise InvalidInputError("the question is empty")
-        if len(question) > self.settings.max_message_chars:
-            raise InvalidInputError(f"the question is longer than {self.settings.max_message_chars} characters")
+                 filters: SearchFilters | None) -> PipelineState:
+        question = checked_text(question, self.settings.max_message_chars, "question")
         cid = conversation_id
         if history is None:
             if cid is not None:
@@ -164,71 +174,32 @@ class QAService:
             else:
                 history = []
                 cid = self.conversations.new()
-        return {"question": question, "history": history, "filters": _filters(filters)}, cid
+        return PipelineState(question=question, history=history, filters=_filters(filters), conversation_id=cid)
 
-    def _remember(self, cid: str | None, answer: Answer, explicit_history: bool) -> None:
-        answer.conversation_id = cid
+    def _remember(self, answer: Answer, explicit_history: bool) -> None:
+        cid = answer.conversation_id
         if cid is None or explicit_history:
             return
         self.conversations.append(cid, "user", answer.question, standalone=answer.standalone_question or "")
         self.conversations.append(cid, "assistant", answer.answer)
+        self.conversations.attach_answer(cid, answer_record(answer))  # so a reload shows the sources
 
     def ask(self, question: str, *, conversation_id: str | None = None,
             history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None) -> Answer:
-        inputs, cid = self._prepare(question, conversation_id, history, filters)
-        started = time.perf_counter()
-        answer: Answer = self.chain.invoke(inputs)
-        answer.timings["total"] = round(time.perf_counter() - started, 4)
-        self._add_usage(answer)
-        self._remember(cid, answer, history is not None)
-        return answer
+        final = [e for e in self.stream(question, conversation_id=conversation_id, history=history, filters=filters)
+                 if isinstance(e, Final)]
+        return final[-1].answer
 
     def stream(self, question: str, *, conversation_id: str | None = None,
                history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None,
                ) -> Iterator[StreamEvent]:
-        inputs, cid = self._prepare(question, conversation_id, history, filters)
-        started = time.perf_counter()
-        state: dict[str, Any] = {**inputs, "timings": {}}
-        t = time.perf_counter()
-        state["standalone"] = self._condense(state["question"], state["history"])
-        state["timings"]["condense"] = round(time.perf_counter() - t, 4)
-        yield "meta", {"conversation_id": cid, "standalone_question": state["standalone"]}
-        t = time.perf_counter()
-        state["retrieved"] = self.parts.retrieve(state["standalone"], state["filters"])
-        state["timings"]["retrieve"] = round(time.perf_counter() - t, 4)
-        t = time.perf_counter()
-        if isinstance(self.generator, LLMDraftGenerator):
-            from qa_service.citations import Draft
-            from qa_service.generators.llm_generator import is_insufficient
-
-            blocked = gate(self.parts, state)
-            if blocked is not None:
-                draft = blocked
-            else:
-                pieces: list[str] = []
-                for piece in self.generator.stream_text(state["standalone"], state["retrieved"]):
-                    pieces.append(piece)
-                    yield "token", {"text": piece}
-                text = "".join(pieces)
-                draft = Draft(abstain_reason="model_insufficient") if is_insufficient(text) else Draft(raw_text=text)
-        else:
-            draft = gate_and_draft(self.parts, state)
-        state["timings"]["generate"] = round(time.perf_counter() - t, 4)
-        t = time.perf_counter()
-        answer = finish(self.parts, state, draft)
-        answer.timings["verify"] = round(time.perf_counter() - t, 4)
-        answer.timings["total"] = round(time.perf_counter() - started, 4)
-        self._add_usage(answer)
-        if not isinstance(self.generator, LLMDraftGenerator):
-            # The extractive answer is ready at once; stream it word by word all the same.
-            for i, word in enumerate(answer.answer.split(" ")):
-                yield "token", {"text": word if i == 0 else " " + word}
-        else:
-            yield "replace", {"text": answer.answer}  # the verified text supersedes the raw stream
-        for citation in answer.citations:
-            yield "citation", citation.model_dump()
-        self._remember(cid, answer, history is not None)
-        yield "answer", answer.model_dump(mode="json")
+        """Typed events (see pipeline.py): Meta, Retrieved, Token*, CitationEvent*, Final."""
+        state = self._prepare(question, conversation_id, history, filters)
+        for event in self.pipeline.events(state):
+            if isinstance(event, Final):
+                self._add_usage(event.answer)
+                self._remember(event.answer, history is not None)
+            yield event
 
     def _add_usage(self, answer: Answer) -> None:
         llm = getattr(self.generator, "llm", None)
@@ -244,6 +215,10 @@ class QAService:
         records = self.store.article_records()
         ids = sorted(records, key=lambda a: (records[a].published or "", records[a].title), reverse=True)
         return len(ids), self.store.get_articles(ids[offset : offset + limit])
+
+    def article_records(self) -> dict[str, ArticleRecord]:
+        """Every indexed article's record (title, outlet, date, counts): no bodies, cheap."""
+        return self.store.article_records()
 
     def get_article(self, article_id: str) -> Article:
         return self.store.get_article(article_id)
@@ -264,6 +239,33 @@ class QAService:
         return {"articles": len(records), "paragraphs": sum(r.paragraphs for r in records.values()),
                 "chunks": self.store.chunks.count(), "generation": self.store.generation(),
                 "embedding_model": self.embedder.name}
+
+
+def checked_text(text: str | None, max_chars: int, what: str) -> str:
+    """The one check of a question or query, for every front end."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInputError(f"the {what} is empty")
+    if len(text) > max_chars:
+        raise InvalidInputError(f"the {what} is too long ({len(text)} characters, limit {max_chars})")
+    return text
+
+
+def _insufficient(text: str) -> bool:
+    from qa_service.generators.llm_generator import is_insufficient
+
+    return is_insufficient(text)
+
+
+class LLMStreamer:
+    """An LLM generator as the pipeline uses it: raw text with [n] markers, streamed."""
+
+    def __init__(self, llm: Any, name: str) -> None:
+        self.llm = llm
+        self.name = name
+
+    def stream_text(self, question: str, sources: list[RetrievedParagraph]) -> Iterator[str]:
+        yield from self.llm.stream(question, sources)
 
 
 def _filters(filters: SearchFilters | dict[str, Any] | None) -> dict[str, Any]:
@@ -301,7 +303,7 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
                         on_article=positions.update_article if positions is not None else None,
                         on_remove=positions.remove_article if positions is not None else None,
                         flush_chunks=settings.ingest_flush_chunks)
-    extractive = ExtractiveGenerator(tokenize=lexical.tokenize_query, idf=lexical.idf, threshold=0.0)
+    extractive = ExtractiveGenerator(build_judge(lexical, embedder, positions))
     conversations = ConversationStore(settings.conversation_path, settings.conversation_max_turns,
                                       settings.conversation_max_conversations)
     service = QAService(settings, store, embedder, retriever, ingester, conversations, extractive,
@@ -311,9 +313,20 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     return service
 
 
+def build_judge(lexical: LexicalIndex, embedder: Any, positions: Any | None) -> AnswerabilityJudge:
+    actors = None
+    if positions is not None:
+        actors = ActorDirectory(positions.actors, positions.version)
+    vectors = WordVectors.from_sentence_transformer(getattr(embedder, "model", None))
+    return AnswerabilityJudge(lexical.tokenize_query, AnswerabilityModel.load(), vectors=vectors, actors=actors)
+
+
 def sync_positions(service: QAService) -> None:
     """The layer follows the index across restarts and crashes: drop stale, extract missing."""
+    positions = service.positions
+    if positions is None:
+        return
     records = service.store.article_records()
-    todo = service.positions.sync({aid: r.content_hash for aid, r in records.items()})
+    todo = positions.sync({aid: r.content_hash for aid, r in records.items()})
     for article in service.store.get_articles(list(todo)) if todo else []:
-        service.positions.update_article(article)
+        positions.update_article(article)

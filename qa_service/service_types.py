@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+
+from qa_service.errors import InvalidInputError
 
 
 @dataclass
@@ -12,6 +14,18 @@ class SearchFilters:
     article_id: str | None = None
     date_from: str | None = None  # ISO date, inclusive
     date_to: str | None = None  # ISO date, inclusive
+
+    def __post_init__(self) -> None:
+        # The one check of a date range, whichever front end built it.
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise InvalidInputError(f"{name} is not an ISO date (YYYY-MM-DD): {value!r}") from None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInputError(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
 
 
 @dataclass
@@ -25,9 +39,3 @@ class IngestReport:
     seconds: float = 0.0
 
 
-# Stream events yielded by QAService.stream():
-#   ("meta", {"conversation_id": str, "standalone_question": str})
-#   ("token", {"text": str})            answer text as produced
-#   ("citation", Citation.model_dump()) as each is verified
-#   ("answer", Answer.model_dump())     final, complete object
-StreamEvent = tuple[str, dict[str, Any]]

@@ -14,9 +14,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify
 from qa_service.models import RetrievedParagraph
+from qa_service.text import MONTH_NAMES
 
 # A question compares actors only when it says so; "What did Peskov say about NATO?" names
 # NATO as a topic, not as a second actor.
@@ -28,15 +30,13 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARISON.search(question))
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
 
 
 def human_date(iso: str, precision: str) -> str:
     parts = iso.split("-")
     if precision == "year" or len(parts) == 1:
         return parts[0]
-    month = _MONTHS[int(parts[1]) - 1]
+    month = MONTH_NAMES[int(parts[1]) - 1]
     if precision == "month" or len(parts) == 2:
         return f"{month} {parts[0]}"
     return f"{month} {int(parts[2])}, {parts[0]}"
@@ -94,17 +94,18 @@ class StructuredGenerator:
         self.base = base
         self.layer = layer
 
-    def draft(self, question: str, sources: list[RetrievedParagraph]) -> Draft:
+    def draft(self, question: str, sources: list[RetrievedParagraph], judgement: Judgement | None = None,
+              ) -> Draft:
         kind = classify(question)
         if kind == "when":
-            return self._dated(self.base.draft(question, sources), sources)
+            return self._dated(self.base.draft(question, sources, judgement), sources)
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         claims = [Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
                   for actor, pid, entry in focus if pid in index] if len(focus) >= 2 and is_comparison(question) else []
         if len(claims) >= 2:
             return Draft(claims=claims)
-        return self.base.draft(question, sources)
+        return self.base.draft(question, sources, judgement)
 
     def _dated(self, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
         """Prefix the chosen sentence with the normalised date of the event it states.

@@ -12,7 +12,10 @@ from typing import Any
 
 from qa_service.errors import InvalidInputError, NotFoundError
 from qa_service.models import Answer, Article, Citation, Paragraph, RetrievedParagraph
-from qa_service.service import IngestReport, SearchFilters, StreamEvent
+from qa_service.pipeline import CitationEvent, Final, Meta, Retrieved, StreamEvent, Token
+from qa_service.protocol import QAServiceProtocol
+from qa_service.service import IngestReport, SearchFilters, checked_text
+from qa_service.store import ArticleRecord
 
 
 def make_article(article_id: str, title: str, paragraphs: list[str], **meta: Any) -> Article:
@@ -36,6 +39,7 @@ class FakeQAService:
         self.stream_pulled = 0
         self.stream_closed = threading.Event()
         self.is_ready = True
+        self.max_chars = 2000  # Settings().max_message_chars
         self.add(make_article(
             "nato-aid", "NATO allies pledge military aid",
             ["Germany pledged 500 air defence missiles to Ukraine on Tuesday.",
@@ -49,6 +53,16 @@ class FakeQAService:
     # --- the QAService surface -------------------------------------------------
     def ready(self) -> bool:
         return self.is_ready
+
+    def article_records(self) -> dict[str, ArticleRecord]:
+        return {a.article_id: ArticleRecord(article_id=a.article_id, content_hash="h", origin=a.article_id,
+                                            title=a.title, source=a.source,
+                                            published=a.published.isoformat() if a.published else None,
+                                            paragraphs=len(a.paragraphs), chunks=len(a.paragraphs))
+                for a in self.articles.values()}
+
+    def stats(self) -> dict[str, Any]:
+        return {"articles": len(self.articles), "paragraphs": sum(len(a.paragraphs) for a in self.articles.values())}
 
     def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
         raise NotImplementedError
@@ -83,6 +97,7 @@ class FakeQAService:
             raise NotFoundError(f"no article {article_id!r}") from None
 
     def search(self, query: str, k: int = 8, filters: SearchFilters | None = None) -> list[RetrievedParagraph]:
+        query = checked_text(query, self.max_chars, "query")
         self.calls.append(("search", {"query": query, "k": k, "filters": filters}))
         words = {w.lower().strip("?.,") for w in query.split()}
         hits = []
@@ -100,6 +115,7 @@ class FakeQAService:
 
     def _answer(self, question: str, conversation_id: str | None, history: list[dict[str, str]] | None,
                 filters: SearchFilters | None) -> Answer:
+        question = checked_text(question, self.max_chars, "question")
         if conversation_id is not None and conversation_id not in self.conversations:
             raise NotFoundError(f"unknown conversation {conversation_id!r}")
         if history is None:
@@ -125,19 +141,27 @@ class FakeQAService:
                                    "history": history, "filters": filters}))
         return self._answer(question, conversation_id, history, filters)
 
-    def stream(self, question: str, **kwargs: Any) -> Iterator[StreamEvent]:
+    def stream(self, question: str, *, conversation_id: str | None = None,
+               history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None,
+               ) -> Iterator[StreamEvent]:
+        kwargs: dict[str, Any] = {"conversation_id": conversation_id, "history": history, "filters": filters}
         self.calls.append(("stream", {"question": question, **kwargs}))
         try:
             answer = self._answer(question, kwargs.get("conversation_id"), kwargs.get("history"),
                                   kwargs.get("filters"))
-            yield "meta", {"conversation_id": answer.conversation_id, "standalone_question": question}
-            for word in answer.answer.split(" "):
+            yield Meta(conversation_id=answer.conversation_id, standalone_question=question)
+            yield Retrieved(paragraphs=answer.retrieved)
+            for i, word in enumerate(answer.answer.split(" ")):
                 if self.stream_delay:
                     time.sleep(self.stream_delay)
                 self.stream_pulled += 1
-                yield "token", {"text": word + " "}
+                yield Token(text=word if i == 0 else " " + word)
             for c in answer.citations:
-                yield "citation", c.model_dump(mode="json")
-            yield "answer", answer.model_dump(mode="json")
+                yield CitationEvent(citation=c)
+            yield Final(answer=answer)
         finally:
             self.stream_closed.set()
+
+
+def _conforms(fake: FakeQAService) -> QAServiceProtocol:
+    return fake  # mypy (make typecheck) checks the fake against the protocol the routes use

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from qa_service.config import Settings
+from qa_service.evaluation.runner import SearchesAndAsks
 from qa_service.models import Answer, Citation, RetrievedParagraph
 
 PARAGRAPHS = [
@@ -49,7 +50,8 @@ class FakeService:
     def search(self, query: str, k: int = 8, filters: Any = None) -> list[RetrievedParagraph]:
         return self._rank(query)[:k]
 
-    def ask(self, question: str, **kwargs: Any) -> Answer:
+    def ask(self, question: str, *, conversation_id: str | None = None,
+            history: list[dict[str, str]] | None = None, filters: Any = None) -> Answer:
         self.asked.append(question)
         retrieved = self._rank(question)[: self.settings.top_k]
         best = retrieved[0]
@@ -83,3 +85,7 @@ class FakeService:
             timings={"retrieve": 0.01, "generate": 0.02},
             diagnostics={"support_score": best.score},
         )
+
+
+def _conforms(fake: FakeService) -> SearchesAndAsks:
+    return fake  # mypy (make typecheck) holds the fake to the protocol the evaluation runner uses

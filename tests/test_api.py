@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
 from qa_service.config import Settings
+from qa_service.pipeline import Meta
 
 KEY = "s3cret-key"
 
@@ -152,7 +153,7 @@ def test_stream_failure_midway_is_an_error_event(client: TestClient, service: Fa
     from qa_service.errors import GeneratorError
 
     def broken(question: str, **kwargs: Any):
-        yield "meta", {"conversation_id": "c1", "standalone_question": question}
+        yield Meta(conversation_id="c1", standalone_question=question)
         raise GeneratorError("the model server went away")
 
     service.stream = broken  # type: ignore[method-assign]
@@ -262,7 +263,7 @@ def test_upload_and_delete(client: TestClient, service: FakeQAService) -> None:
 
 
 @pytest.mark.parametrize("files, status, fragment", [
-    ({"file": ("bad.txt", b"\xff\xfe\xfa not utf8", "text/plain")}, 400, "UTF-8"),
+    ({"file": ("bad.txt", b"\xff\xfe\xfa not utf8", "text/plain")}, 422, "UTF-8"),
     ({"file": ("bad.exe", b"MZ...", "application/octet-stream")}, 422, "unsupported"),
     ({"file": ("empty.txt", b"  ", "text/plain")}, 422, "empty"),
     ({"other": ("x.txt", b"hello", "text/plain")}, 422, "file"),

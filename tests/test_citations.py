@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qa_service.citations import Claim, Draft, parse_raw, verify
 from qa_service.models import RetrievedParagraph
-from qa_service.textnorm import locate, sentence_spans
+from qa_service.text import locate, sentence_spans
 
 
 def _p(i: int, text: str) -> RetrievedParagraph:

@@ -92,6 +92,7 @@ def test_writes_all_outputs_and_summary_is_recomputable(tmp_path: Path, dataset:
         "report.html",
         "recall_at_k.png",
         "scores.png",
+        "calibration.png",
         "latency.png",
         "by_type.png",
         "compare/bm25.jsonl",

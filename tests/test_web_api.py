@@ -41,12 +41,12 @@ def record(article_id: str, title: str, source: str | None, published: str | Non
 def service(tmp_path: Path) -> FakeQAService:
     fake = FakeQAService()
     fake.conversations = ConversationStore(tmp_path / "conversations.sqlite3")  # type: ignore[assignment]
-    fake.store = Records([  # type: ignore[attr-defined]
+    fake.article_records = Records([  # type: ignore[method-assign]
         record("a", "Older story", "Example News", "2024-03-05", 2),
         record("b", "Newest story", "example news", "2024-05-01", 7),
         record("c", "Undated story", None, None, 1),
         record("d", "Wire story", "Agence Wire", "2024-04-01", 3),
-    ])
+    ]).article_records
     return fake
 
 

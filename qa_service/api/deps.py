@@ -11,7 +11,6 @@ from qa_service.api.security import check_api_key, check_write_allowed
 from qa_service.config import Settings
 from qa_service.conversations import ConversationStore
 from qa_service.service import QAService
-from qa_service.store import ChromaStore
 
 
 def get_settings(request: Request) -> Settings:
@@ -39,13 +38,7 @@ def get_conversations(service: ServiceDep) -> ConversationStore:
     return service.conversations
 
 
-def get_corpus(service: ServiceDep) -> ChromaStore:
-    """The paragraph index, for listings that need article records only (no article bodies)."""
-    return service.store
-
-
 ConversationsDep = Annotated[ConversationStore, Depends(get_conversations)]
-CorpusDep = Annotated[ChromaStore, Depends(get_corpus)]
 
 
 def require_api_key(request: Request, settings: SettingsDep) -> None:

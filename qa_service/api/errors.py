@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Most specific first: the first isinstance match wins.
 STATUS_FOR_ERROR: list[tuple[type[QAError], int]] = [
-    (InvalidInputError, 400),
+    (InvalidInputError, 422),
     (NotFoundError, 404),
     (GeneratorError, 502),
     (IndexMismatchError, 503),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from qa_service.service import SearchFilters
 
@@ -17,12 +17,6 @@ class ChatFilters(BaseModel):
     article_id: StrictStr | None = None
     date_from: date | None = None
     date_to: date | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ChatFilters:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
     def to_search_filters(self) -> SearchFilters:
         return SearchFilters(

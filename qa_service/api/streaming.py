@@ -7,18 +7,32 @@ the generator, so an abandoned stream costs at most the item already in progress
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TypeVar
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import aclosing
+from typing import Final, TypeVar
 
 import anyio
 from anyio import to_thread
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from qa_service.api.errors import public_message, status_for
+from qa_service.pipeline import Error, StreamEvent
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-DONE = object()
 
 
-def next_or_done(it: Iterator[T]) -> object:
+class Done:
+    """The end of an iterator, as a value (StopIteration cannot cross a thread hop)."""
+
+
+DONE: Final = Done()
+
+
+def next_or_done(it: Iterator[T]) -> T | Done:
     try:
         return next(it)
     except StopIteration:
@@ -27,7 +41,7 @@ def next_or_done(it: Iterator[T]) -> object:
 
 async def iterate_in_thread(
     request: Request, it: Iterator[T], on_disconnect: Callable[[], None] | None = None
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     finished = False
     try:
         while True:
@@ -37,10 +51,10 @@ async def iterate_in_thread(
                 return
             # Not abandoned on cancel: the generator must not be executing when we close it.
             item = await to_thread.run_sync(next_or_done, it)
-            if item is DONE:
+            if isinstance(item, Done):
                 finished = True
                 return
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         if not finished:
             close = getattr(it, "close", None)
@@ -49,7 +63,29 @@ async def iterate_in_thread(
                     await to_thread.run_sync(close)
 
 
-async def prepend(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+async def prepend(first: T, rest: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     yield first
     async for item in rest:
         yield item
+
+
+async def first_event(it: Iterator[StreamEvent]) -> StreamEvent | Done:
+    """Pull the first event before answering, so an unknown conversation id or a bad
+    question is a plain 4xx status rather than an error event inside a 200 stream."""
+    return await run_in_threadpool(next_or_done, it)
+
+
+async def pipeline_events(request: Request, it: Iterator[StreamEvent], first: StreamEvent | Done,
+                          ) -> AsyncGenerator[StreamEvent, None]:
+    """The rest of the stream; a failure once the status line is sent becomes an Error event."""
+    try:
+        if isinstance(first, Done):
+            raise RuntimeError("the answer stream ended without an answer")
+        async with aclosing(iterate_in_thread(request, it)) as rest:
+            async for event in prepend(first, rest):
+                yield event
+    except Exception as exc:
+        status = status_for(exc)
+        if status >= 500:
+            log.exception("answer stream failed", exc_info=exc)
+        yield Error(detail=public_message(exc), status=status)

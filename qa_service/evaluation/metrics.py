@@ -8,29 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
-# Typographic variants folded to ASCII so that evidence copied from a web page
-# matches text ingested from another rendering of the same article.
-_QUOTES = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201a": "'",
-    "\u201b": "'",
-    "\u2032": "'",
-    "\u00b4": "'",
-    "`": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u201f": '"',
-    "\u2033": '"',
-    "\u00ab": '"',
-    "\u00bb": '"',
-}
-_DASHES = {c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"}
-_FOLD = str.maketrans({**_QUOTES, **_DASHES})
+from qa_service.text import fold
+
 _SPACE = re.compile(r"\s+")
 _MARKER = re.compile(r"\[\d+\]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -38,9 +19,8 @@ YES_NO = {"yes", "no"}
 
 
 def normalize(text: str) -> str:
-    """NFKC, curly quotes -> straight, dashes -> '-', whitespace collapsed, case-folded."""
-    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
-    return _SPACE.sub(" ", text).strip().casefold()
+    """NFKC, curly quotes -> straight, dashes -> '-', whitespace collapsed, lower-cased (text.fold)."""
+    return fold(text)
 
 
 def holds(paragraph: str, evidence: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from qa_service.evaluation.runner import RANK_CUTOFF, QuestionResult  # noqa: E402
-from qa_service.evaluation.summary import WALL, retrieval_keys  # noqa: E402
+from qa_service.evaluation.summary import WALL, calibration_bins, retrieval_keys  # noqa: E402
 
 DEFINITIONS: list[tuple[str, str]] = [
     (
@@ -150,6 +150,27 @@ def _plot_scores(results: Sequence[QuestionResult], threshold: float | None, pat
     plt.close(fig)
 
 
+def _plot_calibration(results: Sequence[QuestionResult], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 4))
+    bins = calibration_bins(results)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
+    if bins:
+        ax.plot([b["mean_score"] for b in bins], [b["answerable"] for b in bins], marker="o", label="this run")
+        for b in bins:
+            ax.annotate(f"n={b['n']}", (b["mean_score"], b["answerable"]), fontsize=8,
+                        textcoords="offset points", xytext=(4, -10))
+    ax.set_xlabel("answerability probability (support score)")
+    ax.set_ylabel("share of questions answerable")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("Calibration")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _plot_latency(results: Sequence[QuestionResult], summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     values = [r.latency_s for r in results if r.latency_s is not None]
@@ -189,6 +210,7 @@ def _plot_types(summary: dict[str, Any], path: Path) -> None:
 PLOTS = {
     "recall_at_k.png": "Evidence recall@k",
     "scores.png": "Score distributions, answerable vs unanswerable",
+    "calibration.png": "Calibration: answerability probability vs share answerable",
     "latency.png": "Latency histogram",
     "by_type.png": "Metrics by question type",
 }
@@ -334,7 +356,7 @@ def write_report(
     summary: dict[str, Any],
     results: Sequence[QuestionResult],
     threshold: float | None,
-    compare_results: dict[str, Sequence[QuestionResult]] | None = None,
+    compare_results: Mapping[str, Sequence[QuestionResult]] | None = None,
 ) -> list[Path]:
     """Write every output file into out_dir; returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -348,6 +370,7 @@ def write_report(
         written.append(path)
     _plot_recall(summary, out_dir / "recall_at_k.png")
     _plot_scores(results, threshold, out_dir / "scores.png")
+    _plot_calibration(results, out_dir / "calibration.png")
     _plot_latency(results, summary, out_dir / "latency.png")
     _plot_types(summary, out_dir / "by_type.png")
     written += [out_dir / name for name in PLOTS]

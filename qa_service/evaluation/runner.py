@@ -21,7 +21,8 @@ SUPPORT_KEYS = ("support_score", "support", "max_support")
 class SearchesAndAsks(Protocol):
     def search(self, query: str, k: int = 8, filters: Any = None) -> list[RetrievedParagraph]: ...
 
-    def ask(self, question: str, **kwargs: Any) -> Answer: ...
+    def ask(self, question: str, *, conversation_id: str | None = None,
+            history: list[dict[str, str]] | None = None, filters: Any = None) -> Answer: ...
 
 
 class RetrievedRecord(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def _compare(
         service = build(settings.model_copy(update=overrides))
         task = progress.add_task(f"compare {name}", total=len(dataset.questions))
         results = run_retrieval_only(
-            service, dataset.questions, k, on_done=lambda _, t=task: progress.advance(t)
+            service, dataset.questions, k, on_done=partial(_advance, progress, task)
         )
         block = summarize_retrieval(results, k)
         block["settings"] = overrides
@@ -129,11 +130,14 @@ def run_evaluation(
             ingest_report = service.ingest(list(options.articles))  # type: ignore[attr-defined]
         task = progress.add_task("questions", total=len(dataset.questions))
         results = run_dataset(
-            service, dataset.questions, options.k, on_done=lambda _, t=task: progress.advance(t)
+            service, dataset.questions, options.k, on_done=partial(_advance, progress, task)
         )
         _close(service)
         summary = summarize(results, options.k)
         summary["run"] = _describe_run(options, run_settings, ingest_report)
+        # The threshold in force: the override, else the fitted one the service reports.
+        threshold = getattr(service, "abstain_threshold", run_settings.abstain_threshold)
+        summary["run"]["abstain_threshold"] = threshold
         summary["invalid_lines"] = [line.model_dump() for line in dataset.invalid]
         compare_runs: dict[str, list[QuestionResult]] = {}
         if options.compare:
@@ -143,7 +147,7 @@ def run_evaluation(
         written: list[Path] = []
         if options.out:
             written = write_report(
-                options.out, summary, results, run_settings.abstain_threshold, compare_runs or None
+                options.out, summary, results, threshold, compare_runs or None
             )
     return EvalOutcome(summary=summary, results=results, compare=compare_runs, written=written)
 
@@ -170,3 +174,7 @@ def _describe_run(options: EvalOptions, settings: Settings, ingest_report: Any) 
         run["ingest_failures"] = len(ingest_report.failed)
         run["ingest_seconds"] = round(ingest_report.seconds, 2)
     return run
+
+
+def _advance(progress: Any, task: Any, *_: Any) -> None:
+    progress.advance(task)

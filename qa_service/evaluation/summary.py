@@ -79,6 +79,22 @@ def _citations(results: Sequence[QuestionResult]) -> dict[str, Any]:
     }
 
 
+def calibration_bins(results: Sequence[QuestionResult], n_bins: int = 5) -> list[dict[str, float | int]]:
+    """Questions binned by their support score (the answerability probability): how many were
+    answerable in each bin. A calibrated score sits on the diagonal."""
+    pairs = [(float(r.metrics["support_score"]), r.answerable) for r in results
+             if r.metrics.get("support_score") is not None]
+    bins = []
+    for i in range(n_bins):
+        lo, hi = i / n_bins, (i + 1) / n_bins
+        inside = [(p, a) for p, a in pairs if lo <= p < hi or (i == n_bins - 1 and p >= 1.0)]
+        if inside:
+            bins.append({"from": lo, "to": hi, "n": len(inside),
+                         "mean_score": sum(p for p, _ in inside) / len(inside),
+                         "answerable": sum(a for _, a in inside) / len(inside)})
+    return bins
+
+
 def summarize(results: Sequence[QuestionResult], k: int) -> dict[str, Any]:
     """The full summary of an answering run (retrieval + citations + answers + cost)."""
     by_type: dict[str, Any] = {}
@@ -106,5 +122,6 @@ def summarize(results: Sequence[QuestionResult], k: int) -> dict[str, Any]:
         "latency_s": _latency(results),
         "tokens": _tokens(results),
         "support_score_from": {str(key): n for key, n in support_from.items()},
+        "calibration": calibration_bins(results),
         "by_type": by_type,
     }

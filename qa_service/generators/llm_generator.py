@@ -151,7 +151,7 @@ class LLMGenerator:
         usage_metadata: dict[str, Any] | None = None
         try:
             for chunk in self.chat_model.stream(packed.messages):
-                if getattr(chunk, "usage_metadata", None):
+                if chunk.usage_metadata:
                     usage_metadata = dict(chunk.usage_metadata)
                 piece = str(chunk.text)
                 if piece:

@@ -16,17 +16,10 @@ from typing import Literal
 
 import dateparser
 
+from qa_service.text import MONTHS
+
 Tense = Literal["past", "future"] | None
 
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january", "february", "march", "april", "may", "june",
-            "july", "august", "september", "october", "november", "december",
-        ]
-    )
-}
 _MONTH_ABBR = {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
 _MONTH_RE = (
     r"(January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -161,7 +154,7 @@ def find_dates(
     def tense(s: int) -> Tense:
         if FORWARD_CUES & set(words_before(s, 3)):
             return "future"
-        return tense_at(s) if tense_at else None
+        return tense_at(s) if tense_at is not None else None
 
     def add(s: int, e: int, mention: DateMention | None) -> None:
         """Keep a mention; a reference point ("since 2021") only claims its span."""

@@ -12,16 +12,14 @@ from qa_service.config import Settings
 from qa_service.models import Article
 from qa_service.positions.extract import EXTRACTOR_VERSION, extract_article
 from qa_service.positions.lexicon import normalise
-from qa_service.positions.models import ArticleEntries, Event, Position
+from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.positions.store import PositionsStore, actor_keys, matches
+from qa_service.text import STOP_WORDS
 
 log = logging.getLogger(__name__)
 
-_STOP = set(
-    """a an the of in on at to for and or but is are was were be been did do does has have had when what
-    which who whom whose why how where will would could should shall may might can this that these those
-    it its their his her they he she we you i date day year happen happened take took place""".split()
-)
+# Beyond function words, what "when" questions say around the event itself.
+_STOP = STOP_WORDS | {"date", "day", "year", "happen", "happened", "take", "took", "place"}
 
 
 def _stem(word: str) -> str:
@@ -78,6 +76,15 @@ class PositionsIndex:
         )
 
     # ------------------------------------------------------------ queries
+    def version(self) -> tuple[int, int]:
+        """Changes whenever any article's entries are replaced or removed (cheap: no table scan)."""
+        with self.store._connect() as conn:
+            row = conn.execute("SELECT (SELECT max(rowid) FROM actors), (SELECT count(*) FROM articles)").fetchone()
+        return (row[0] or 0, row[1] or 0)
+
+    def actors(self) -> list[ActorRecord]:
+        return self.store.actors()
+
     def positions(self, actor: str | None = None, topic: str | None = None) -> list[Position]:
         return self.store.positions(actor=actor, topic=topic)
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import re
 
-# Lemmas of verbs that attribute a stance to their subject.
-STANCE_VERBS: frozenset[str] = frozenset(
-    """say state argue warn demand reject welcome dismiss call stress emphasize emphasise acknowledge
-    reiterate claim clarify insist urge deny criticize criticise announce add tell note suggest propose
-    pledge promise vow threaten accuse condemn praise support oppose back endorse question doubt
-    believe maintain assert contend declare admit concede predict caution signal discuss
-    agree disagree defend blame describe refuse recommend request express""".split()
-)
+from qa_service.text import STANCE_VERBS, name_key
+
+__all__ = ["STANCE_VERBS", "normalise"]
+
 # Verbs that are stance verbs only with a clause after them ("added that ..."), not "adds uncertainty".
 CCOMP_ONLY = frozenset({"add", "note", "signal", "agree", "tell", "describe", "express", "suggest", "support",
                         "back", "question", "request", "predict", "believe"})
@@ -81,11 +77,4 @@ def belongs_to(name: str) -> str | None:
     return BELONGS_TO.get(normalise(name).lower())
 
 
-def normalise(text: str) -> str:
-    """Key form of a name: straight apostrophes, no leading article or possessive, single spaces."""
-    text = text.replace("’", "'").replace("‘", "'").strip(" ,;:\"“”")
-    if not re.search(r"(?:\b[A-Za-z]\.)+$", text):  # keep the final dot of "U.S."
-        text = text.rstrip(". ")
-    text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"'s$", "", text)
-    return re.sub(r"\s+", " ", text).strip()
+normalise = name_key  # the key form of a name lives in qa_service.text

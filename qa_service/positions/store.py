@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +28,7 @@ CREATE INDEX IF NOT EXISTS events_article ON events(article_id);
 """
 
 
-def actor_keys(names: list[str | None]) -> list[str]:
+def actor_keys(names: Sequence[str | None]) -> list[str]:
     """Lower-case match keys of an actor: its names, aliases, affiliations and surname."""
     keys: list[str] = []
     for name in names:

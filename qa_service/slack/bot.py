@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from qa_service.config import Settings
 from qa_service.errors import InvalidInputError
 from qa_service.models import Answer
-from qa_service.service import QAService
+from qa_service.protocol import Asks
 from qa_service.slack.dedupe import SeenEvents
 from qa_service.slack.feedback import FeedbackStore, Rating, feedback_path
 from qa_service.slack.format import (
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 THINKING_REACTION = "hourglass_flowing_sand"
 EVENTS_PATH = "/slack/events"
 
-ServiceRef = QAService | Callable[[], QAService]
+ServiceRef = Asks | Callable[[], Asks]
 
 
 class SlackBot:
@@ -55,7 +55,7 @@ class SlackBot:
         self.seen = seen
 
     @property
-    def service(self) -> QAService:
+    def service(self) -> Asks:
         # The API may build the real service in its lifespan, after the bot is mounted.
         return self._service() if callable(self._service) else self._service
 
@@ -156,7 +156,7 @@ class SlackBot:
         question = (command.get("text") or "").strip()
         if not question:
             return  # the ack already showed the usage
-        channel, user = command.get("channel_id"), command.get("user_id")
+        channel, user = str(command.get("channel_id") or ""), str(command.get("user_id") or "")
         private = self.settings.slack_ephemeral_slash
         try:
             answer = await self._ask(question, [])
@@ -272,7 +272,7 @@ def build_slack_app(settings: Settings, service: ServiceRef) -> AsyncApp | None:
     return app
 
 
-def mount_slack(app: FastAPI, settings: Settings, service: QAService | None = None) -> AsyncApp | None:
+def mount_slack(app: FastAPI, settings: Settings, service: Asks | None = None) -> AsyncApp | None:
     """Add POST /slack/events to `app` when Slack is configured. Without `service`, the bot
     uses `app.state.service` at request time (set by the API's lifespan)."""
     ref: ServiceRef = service if service is not None else (lambda: app.state.service)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ApiKey, ConversationsDep, ServiceDep
+from qa_service.conversations import answer_record
 from qa_service.errors import QAError
 from qa_service.models import Answer, Article
 from qa_service.service import QAService
@@ -77,12 +78,4 @@ def checked_record(service: QAService, answer: Answer) -> dict[str, Any]:
             raise HTTPException(status_code=422, detail=f"citation [{c.marker}] does not match the index")
     closest = [r for r in answer.retrieved[:CLOSEST]
                if paragraph_text(r.article_id, r.paragraph_id) == (r.title, r.text)]
-    return {
-        "answer": answer.answer,
-        "abstained": answer.abstained,
-        "question": answer.question,
-        "standalone_question": answer.standalone_question,
-        "citations": [c.model_dump(mode="json") for c in answer.citations],
-        "retrieved": [r.model_dump(mode="json", include={"paragraph_id", "article_id", "title", "text", "number",
-                                                         "source", "published", "heading"}) for r in closest],
-    }
+    return answer_record(answer, closest)

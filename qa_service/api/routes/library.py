@@ -7,15 +7,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from qa_service.api.deps import ApiKey, CorpusDep
+from qa_service.api.deps import ApiKey, ServiceDep
 
 router = APIRouter(prefix="/api", tags=["articles"], dependencies=[ApiKey])
 
 
 @router.get("/library")
-async def library(corpus: CorpusDep) -> dict[str, Any]:
+async def library(service: ServiceDep) -> dict[str, Any]:
     """All articles, newest first: id, title, outlet, date and paragraph count."""
-    records = await run_in_threadpool(corpus.article_records)
+    records = await run_in_threadpool(service.article_records)
     rows = sorted(records.values(), key=lambda r: (r.published or "", r.title.lower()), reverse=True)
     return {"total": len(rows), "articles": [
         {"article_id": r.article_id, "title": r.title, "source": r.source, "published": r.published,
@@ -24,13 +24,13 @@ async def library(corpus: CorpusDep) -> dict[str, Any]:
 
 
 @router.get("/outlets")
-async def outlets(corpus: CorpusDep) -> dict[str, Any]:
+async def outlets(service: ServiceDep) -> dict[str, Any]:
     """The outlets (article `source`) there are, with their article counts, by name.
 
     A source filter must name one of these exactly; the page matches what is typed
     against this list case-insensitively and sends the stored spelling.
     """
-    records = await run_in_threadpool(corpus.article_records)
+    records = await run_in_threadpool(service.article_records)
     counts: dict[str, int] = {}
     for r in records.values():
         if r.source:

@@ -10,11 +10,9 @@ the final streamed chunk (for clients that read it). `abstained` rides along too
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -22,14 +20,12 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa_service.api.deps import ApiKey, MetricsDep, ServiceDep, SettingsDep
-from qa_service.api.errors import public_message, status_for
-from qa_service.api.routes.chat import checked_message
 from qa_service.api.schemas import OpenAIChatRequest
-from qa_service.api.streaming import DONE, iterate_in_thread, next_or_done, prepend
+from qa_service.api.streaming import first_event, pipeline_events
 from qa_service.config import Settings
 from qa_service.models import Answer, Citation
+from qa_service.pipeline import CitationEvent, Error, Final, Meta, Retrieved, Token
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ApiKey])
 
 OWNER = "qa-service"
@@ -76,7 +72,6 @@ async def chat_completions(
     metrics: MetricsDep,
 ) -> dict[str, Any] | EventSourceResponse:
     question, history = split_messages(body)
-    question = checked_message(question, settings)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     model = model_id(settings)
@@ -101,7 +96,7 @@ async def chat_completions(
         }
 
     it = service.stream(question, history=history)
-    first = await run_in_threadpool(next_or_done, it)
+    first = await first_event(it)
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         payload = {
@@ -116,27 +111,22 @@ async def chat_completions(
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         yield chunk({"role": "assistant", "content": ""})
-        try:
-            if first is DONE:
-                raise RuntimeError("the answer stream ended without an answer")
-            async with aclosing(iterate_in_thread(request, it)) as rest:
-                async for name, data in prepend(first, rest):
-                    if name == "token" and data.get("text"):
-                        yield chunk({"content": data["text"]})
-                    elif name == "answer":
-                        answer = Answer.model_validate(data)
-                        metrics.record_answer(answer, "openai_stream")
-                        tail = sources_text(answer.citations)
-                        if tail:
-                            yield chunk({"content": tail})
-                        yield chunk({}, "stop", citations=citations_payload(answer.citations),
-                                    abstained=answer.abstained)
-        except Exception as exc:
-            status = status_for(exc)
-            if status >= 500:
-                log.exception("openai stream failed", exc_info=exc)
-            # OpenAI's own streams report errors as a data line with an "error" object.
-            yield ServerSentEvent(data=json.dumps({"error": {"message": public_message(exc), "code": status}}))
+        async for event in pipeline_events(request, it, first):
+            match event:
+                case Meta() | Retrieved() | CitationEvent():
+                    pass  # citations travel on the final chunk
+                case Token():
+                    yield chunk({"content": event.text})
+                case Error():
+                    # OpenAI's own streams report errors as a data line with an "error" object.
+                    yield ServerSentEvent(data=json.dumps({"error": {"message": event.detail, "code": event.status}}))
+                case Final():
+                    answer = event.answer
+                    metrics.record_answer(answer, "openai_stream")
+                    tail = sources_text(answer.citations)
+                    if tail:
+                        yield chunk({"content": tail})
+                    yield chunk({}, "stop", citations=citations_payload(answer.citations), abstained=answer.abstained)
         yield ServerSentEvent(data="[DONE]")
 
     return EventSourceResponse(events(), ping=15)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from qa_service.api.deps import ApiKey, ServiceDep, SettingsDep
+from qa_service.api.deps import ApiKey, ServiceDep
 from qa_service.service import SearchFilters
 
 router = APIRouter(prefix="/api", tags=["search"], dependencies=[ApiKey])
@@ -17,7 +17,6 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[ApiKey])
 @router.get("/search")
 async def search(
     service: ServiceDep,
-    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, description="the query text")],
     k: Annotated[int, Query(ge=1, le=100)] = 8,
     source: str | None = None,
@@ -25,18 +24,11 @@ async def search(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
-    query = q.strip()
-    if not query:
-        raise HTTPException(status_code=422, detail="q is empty")
-    if len(query) > settings.max_message_chars:
-        raise HTTPException(status_code=422, detail=f"q is longer than {settings.max_message_chars} characters")
-    if date_from and date_to and date_from > date_to:
-        raise HTTPException(status_code=422, detail="'from' is after 'to'")
     filters = SearchFilters(
         source=source or None,
         article_id=article_id or None,
         date_from=date_from.isoformat() if date_from else None,
         date_to=date_to.isoformat() if date_to else None,
     )
-    results = await run_in_threadpool(service.search, query, k, filters)
+    results = await run_in_threadpool(service.search, q, k, filters)
     return {"results": [r.model_dump(mode="json") for r in results]}

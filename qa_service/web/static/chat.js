@@ -39,7 +39,7 @@
 
   // ------------------------------------------------------------------ SSE events
   // The one place that knows the stream's events (see docs/api.md):
-  //   meta {conversation_id, standalone_question}, token {text}, replace {text},
+  //   meta {conversation_id, standalone_question}, token {text} (verified text only),
   //   citation {Citation}, answer {Answer}, error {detail, status}. Others are ignored.
   function applyEvent(turn, name, data) {
     switch (name) {
@@ -49,10 +49,6 @@
         break;
       case "token":
         turn.text += data.text || "";
-        renderBody(turn);
-        break;
-      case "replace": // the verified text supersedes what was streamed
-        turn.text = data.text || "";
         renderBody(turn);
         break;
       case "citation":

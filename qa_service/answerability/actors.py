@@ -1,0 +1,168 @@
+"""Actors a question names, however it names them: full name, surname, alias, or a role.
+
+Readers write "NATO's chief" for Mark Rutte, "Moscow's spokesman" for Dmitry Peskov,
+"the Kremlin" or "Kyiv" for a government. The positions layer records each actor's
+aliases, role and affiliations at ingest; this module turns those records into the
+set of strings that count as naming the actor in a candidate answer sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa_service.positions.models import ActorRecord
+from qa_service.text import plain
+
+# Role words a question may use for a person, and the role wordings they stand for.
+_GENERIC_LEADER = ("chief", "head", "leader", "boss", "top official", "chair")
+_LEADER_ROLES = ("secretary general", "secretary-general", "president", "prime minister", "chancellor",
+                 "chief", "head", "leader", "chairman", "chairwoman", "chair", "director", "ceo",
+                 "chief executive", "premier", "king", "queen", "governor", "mayor", "commissioner")
+_TITLES = ("secretary general", "secretary-general", "spokesman", "spokeswoman", "spokesperson",
+           "foreign minister", "prime minister", "minister", "president", "chancellor", "ambassador",
+           "envoy", "representative", "commander", "director", "chairman", "ceo", "chief executive",
+           "secretary of state", "secretary", "governor", "mayor", "commissioner", "premier", "coach",
+           "manager", "captain", "spokes")
+_MAX_NAMES = 5000  # bounded work per question on any corpus
+
+
+_norm = plain
+
+
+@dataclass(frozen=True)
+class ActorMention:
+    text: str  # the question's words for the actor
+    start: int
+    end: int
+    name: str  # canonical actor name
+    keys: tuple[str, ...]  # lower-case strings that name this actor in a sentence
+
+
+class ActorDirectory:
+    """Built from the positions layer's actor records; rebuilt when they change."""
+
+    def __init__(self, records: Callable[[], list[ActorRecord]], version: Callable[[], object]) -> None:
+        self._records = records
+        self._version = version
+        self._seen: object = object()
+        self._index: _Index | None = None
+
+    def _current(self) -> _Index:
+        version = self._version()
+        if self._index is None or version != self._seen:
+            self._index = _Index(self._records()[:_MAX_NAMES])
+            self._seen = version
+        return self._index
+
+    def mentions(self, question: str) -> list[ActorMention]:
+        return self._current().mentions(question)
+
+
+class _Index:
+    def __init__(self, records: list[ActorRecord]) -> None:
+        self.records = records
+        self.by_name = {r.name.lower(): r for r in records}
+        # An affiliation group: a body or country with the names that stand for it.
+        self.group: dict[str, set[str]] = {}
+        for r in records:
+            g = {r.name.lower(), *(a.lower() for a in r.affiliations)}
+            self.group[r.name.lower()] = g
+
+    def names(self, r: ActorRecord) -> list[str]:
+        out = [r.name, *r.aliases]
+        if r.kind == "PERSON" and " " in r.name:
+            out.append(r.name.split()[-1])
+        return [n for n in dict.fromkeys(plain(n).strip() for n in out) if len(n) > 2]
+
+    def keys_for(self, r: ActorRecord) -> tuple[str, ...]:
+        keys = self.names(r)
+        own = r.name.lower()
+        if r.kind in ("GPE", "NORP"):
+            # A country or capital is named by its government, people and officials ("Moscow"
+            # by the Kremlin and its spokesman): everything affiliated with the same country.
+            group = self.group.get(own, {own})
+            keys += [n for s in self.records if s is not r and group & self.group.get(s.name.lower(), set())
+                     for n in self.names(s)]
+        elif r.kind != "PERSON":
+            # A body is named by its own people ("the Kremlin" by its spokesman), not by its country.
+            keys += [n for s in self.records if s.kind == "PERSON" and own in {a.lower() for a in s.affiliations}
+                     for n in self.names(s)]
+        return tuple(dict.fromkeys(keys))
+
+    def mentions(self, question: str) -> list[ActorMention]:
+        hay = _norm(question)
+        found: list[ActorMention] = []
+        for r in self.records:
+            for name in self.names(r):
+                pos = hay.find(f" {_norm(name).strip()} ")
+                if pos >= 0:
+                    found.append(ActorMention(text=name, start=pos, end=pos + len(name) + 1, name=r.name,
+                                              keys=self.keys_for(r)))
+                    break
+        found += self._by_role(hay)
+        # Longest mention wins where two overlap ("Kremlin" inside "Kremlin spokesman").
+        found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        out: list[ActorMention] = []
+        for m in found:
+            if any(o.start <= m.start < o.end or m.start <= o.start < m.end for o in out):
+                if any(o.name == m.name for o in out):
+                    continue
+                longer = [o for o in out if (o.end - o.start) < (m.end - m.start)
+                          and (o.start <= m.start < o.end or m.start <= o.start < m.end)]
+                if not longer:
+                    continue
+                out = [o for o in out if o not in longer]
+            out.append(m)
+        return _spans_in(question, out)
+
+    def _by_role(self, hay: str) -> list[ActorMention]:
+        """ "<body>'s <title>" / "<body> <title>" / "the <title> of <body>" -> the person holding it."""
+        out: list[ActorMention] = []
+        titles = [t for t in (*_GENERIC_LEADER, *_TITLES) if f" {t} " in hay or f" {t}s " in hay]
+        if not titles:
+            return out
+        for r in self.records:
+            if r.kind != "PERSON" or not r.role:
+                continue
+            role = r.role.lower()
+            bodies = {a.lower() for a in r.affiliations} | {b for a in r.affiliations
+                                                          for b in self._members(a.lower())}
+            for title in titles:
+                fits = title in role or (title in _GENERIC_LEADER and any(x in role for x in _LEADER_ROLES))
+                if not fits:
+                    continue
+                tpos = hay.find(f" {title}")
+                window = hay[max(0, tpos - 40): tpos + len(title) + 40]
+                body = next((b for b in bodies if f" {b} " in window), None)
+                if body is None and not any(f" {b} " in hay for b in bodies):
+                    continue
+                bpos = hay.find(f" {body} ") if body else tpos
+                start, end = min(bpos, tpos), max(tpos + len(title) + 1, bpos + len(body or "") + 1)
+                out.append(ActorMention(text=hay[start:end].strip(), start=start, end=end, name=r.name,
+                                        keys=self.keys_for(r)))
+                break
+        return out
+
+    def _members(self, body: str) -> set[str]:
+        """Names standing for a body: its capital, its government ("Moscow" for Russia)."""
+        return {name for name, g in self.group.items() if body in g}
+
+
+def _spans_in(question: str, mentions: list[ActorMention]) -> list[ActorMention]:
+    """Map spans found in the normalised question back onto the question's own words."""
+    out = []
+    low = question.lower().replace("’", "'")
+    for m in mentions:
+        first = m.text.split()[0] if m.text.split() else m.text
+        pos = low.find(first)
+        if pos < 0:
+            out.append(m)
+            continue
+        last = m.text.split()[-1]
+        end = low.find(last, pos)
+        end = end + len(last) if end >= 0 else pos + len(m.text)
+        if low[end:end + 2] == "'s":
+            end += 2
+        out.append(ActorMention(text=question[pos:end], start=pos, end=end, name=m.name, keys=m.keys))
+    return out

@@ -1,0 +1,114 @@
+"""What a question asks: its answer type and its focus terms (actors, entities, key words).
+
+Focus terms are weighted by how informative the word is in English at large
+(wordfreq's Zipf frequency), not by the index's IDF: on a one-article index
+every title word has an IDF near zero, which made "talks" or "aid" worthless
+exactly where they decide the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wordfreq import zipf_frequency
+
+from qa_service.answerability.actors import ActorDirectory, ActorMention
+from qa_service.text import STANCE_PATTERN
+
+# Words that frame a question rather than say what it is about.
+QUESTION_WORDS = frozenset(
+    """what when where who whom whose which why how many much did does do is are was were has have had be been
+    being can could will would should shall may might position stance view views say says said think thinks
+    thought about according article articles report reported reports tell told mention mentioned the a an of
+    to in on at for and or but by with as that this these those it its their his her they he she we you i
+    there than then also any some kind sort type way ways happen happened happens take took place exactly
+    other s get got make made described describe describes consider considered""".split()
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
+
+# Answer types and the question wordings that ask for them, checked in order.
+_TYPES: list[tuple[str, re.Pattern[str]]] = [
+    ("date", re.compile(r"\b(when|what (date|day|year|month|time)|which (year|day|month|date)|how long ago|since when)\b")),
+    ("number", re.compile(r"\bhow (many|much|long|far|big|large|old|often)\b|\bnumber of\b|"
+                          r"\bwhat (percentage|share|amount|proportion|price|cost|figure)\b|"
+                          r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),
+    ("reason", re.compile(r"^(why)\b|\bwhy\b|\bfor what reason\b|\bwhat (caused|led to|prompted)\b")),
+    ("place", re.compile(r"\bwhere\b|\bin which (city|country|place|region|town)\b|\bwhich (city|country|town)\b")),
+    ("person", re.compile(r"^(who|whom|whose)\b|\bwhich (person|official|leader|minister|player|company)\b")),
+    ("list", re.compile(r"\bwhich (\w+ ){0,2}(countries|nations|states|companies|people|players|teams|groups|cities|"
+                        r"regions|firms|leaders|officials)\b|\bname (the|all)\b|\blist\b")),
+    ("stance", re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
+                          r"react\w*|respond\w*|prefer\w*|want\w*)\b", re.IGNORECASE)),
+    ("yesno", re.compile(r"^(does|did|do|is|are|was|were|can|could|will|would|has|have|had|should)\b")),
+]
+
+
+def answer_type(question: str) -> str:
+    q = question.lower().strip()
+    for name, rx in _TYPES:
+        if rx.search(q):
+            return name
+    return "what"
+
+
+def word_weight(word: str) -> float:
+    """Informativeness of a word: rare words weigh up to 6, the commonest 0.5."""
+    return max(0.5, min(6.0, 7.0 - zipf_frequency(word.lower(), "en")))
+
+
+@dataclass
+class FocusTerm:
+    text: str  # as the question writes it
+    stems: frozenset[str]  # the BM25 analyser's stems of it
+    weight: float
+    entity: bool = False  # a name: must match exactly (or through an alias), never softly
+    actor: ActorMention | None = None  # a known actor: matched by any of its names
+
+
+@dataclass
+class QuestionFocus:
+    question: str
+    answer_type: str
+    terms: list[FocusTerm] = field(default_factory=list)
+
+    @property
+    def total_weight(self) -> float:
+        return sum(t.weight for t in self.terms) or 1.0
+
+
+def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDirectory | None) -> QuestionFocus:
+    """Answer type plus focus terms; words inside an actor mention become one actor term."""
+    question = question[:2000]  # bounded work on any input
+    focus = QuestionFocus(question=question, answer_type=answer_type(question))
+    mentions = actors.mentions(question) if actors is not None else []
+    taken: list[tuple[int, int]] = []
+    for m in mentions:
+        stems = frozenset(s for k in m.keys for s in tokenize(k))
+        weight = max((word_weight(w) for w in m.text.split()), default=3.0)
+        focus.terms.append(FocusTerm(text=m.text, stems=stems, weight=max(weight, 3.0), entity=True, actor=m))
+        taken.append((m.start, m.end))
+    first = True
+    for match in _WORD.finditer(question):
+        word = match.group(0).strip(".'’")
+        start = match.start()
+        at_start = first
+        first = False
+        if any(s <= start < e for s, e in taken) or not word:
+            continue
+        low = word.lower().replace("’", "'")
+        if low.endswith("'s"):
+            low = low[:-2]
+            word = word[:-2]
+        if low in QUESTION_WORDS or len(low) < 2 and not low.isdigit():
+            continue
+        stems = frozenset(tokenize(word))
+        if not stems:
+            continue
+        is_name = (word[0].isupper() and not at_start) or word.isupper() or any(c.isdigit() for c in word)
+        # Several words may share a stem ("talk"/"talks"): keep the first mention.
+        if any(t.stems == stems for t in focus.terms):
+            continue
+        focus.terms.append(FocusTerm(text=word, stems=stems, weight=word_weight(word), entity=is_name))
+    return focus

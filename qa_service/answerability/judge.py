@@ -1,0 +1,272 @@
+"""Is the question answered by some sentence of the retrieved paragraphs, and by which?
+
+Every sentence of the top paragraphs is a candidate answer. Its features say how
+much of the question's focus it covers (exactly, or softly through word vectors),
+whether it names the question's actors and entities (through aliases and roles, or
+a pronoun whose antecedent is the sentence before), and whether it carries the
+asked answer type. A logistic model fitted on questions written by others
+(bench/fit_answerability.py; the weights ship in model.json beside this file)
+turns the best candidate's features into a probability. A paragraph that names the
+actor in one sentence and the topic in another is not evidence: features are
+per sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa_service.answerability.actors import ActorDirectory
+from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
+from qa_service.answerability.vectors import WordVectors
+from qa_service.models import RetrievedParagraph
+from qa_service.safety import is_injection
+from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans
+
+MODEL_PATH = Path(__file__).with_name("model.json")
+FEATURES = ("cov_exact", "cov_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense", "n_terms")
+
+_PRONOUN_LED = re.compile(r"^\W*(he|she|they|it|his|her|their|the (?:organi[sz]ation|alliance|minister|president|"
+                          r"company|group|government|ministry|official|spokesman|spokeswoman))\b", re.IGNORECASE)
+_CONTENT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_TYPE_CUES: dict[str, re.Pattern[str]] = {
+    "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
+                       r"Sunday|yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year)|ago)\b"),
+    "number": re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                         r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
+                         re.IGNORECASE),
+    "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
+                         r"as a result|led to|reason|thanks to|given)\b", re.IGNORECASE),
+    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
+    "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
+    # Attributions, plus the verbs of wanting and weighing a reader's "position" question asks about.
+    "stance": re.compile(STANCE_PATTERN.pattern + r"|\b(?:focus|prefer|want|need|priorit|fear|hope|consider)\w*\b",
+                         re.IGNORECASE),
+}
+COUNT_BONUS = 1.0  # a rule, not fitted: the number that counts the asked thing is the answer
+MAX_SOURCES = 8
+MAX_UNITS = 120  # bounded work per question
+
+
+@dataclass
+class Unit:
+    source: int  # 1-based index into the retrieved list
+    start: int  # offsets of the sentence in the paragraph text
+    end: int
+    text: str
+    context: str  # the sentence before, when this one opens with a pronoun
+
+
+@dataclass
+class Scored:
+    unit: Unit
+    features: dict[str, float]
+    logit: float  # answerability of the question, were this sentence its answer
+    rank: float = 0.0  # how likely this sentence, among the question's, is the answer
+    matched: set[int] = field(default_factory=set)  # indexes of focus terms the unit covers
+
+
+@dataclass
+class Judgement:
+    probability: float
+    answerable: bool
+    focus: QuestionFocus
+    ranked: list[Scored]  # candidate answer sentences, most likely answer first
+    features: dict[str, float]
+
+    @property
+    def best(self) -> Scored | None:
+        return self.ranked[0] if self.ranked else None
+
+
+@dataclass
+class AnswerabilityModel:
+    """Two logistic models over the same features: `weights` decide whether the question is
+    answered (fitted across questions), `rank_weights` which sentence answers it (fitted within
+    questions: the evidence sentence against the others)."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float  # the extractive answerer answers at or above this probability
+    llm_threshold: float  # an LLM generator is blocked only below this one (plainly off the corpus)
+    rank_weights: dict[str, float] = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
+        data = json.loads(path.read_text())
+        return cls(weights=data["weights"], bias=data["bias"], threshold=data["threshold"],
+                   llm_threshold=data["llm_threshold"], rank_weights=data.get("rank_weights", {}),
+                   info=data.get("info", {}))
+
+    def logit(self, features: dict[str, float]) -> float:
+        return self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+
+    def rank(self, features: dict[str, float]) -> float:
+        return sum(self.rank_weights.get(k, 0.0) * v for k, v in features.items())
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, x))))
+
+
+class AnswerabilityJudge:
+    def __init__(self, tokenize: Callable[[str], list[str]], model: AnswerabilityModel,
+                 vectors: WordVectors | None = None, actors: ActorDirectory | None = None) -> None:
+        self.tokenize = tokenize  # the BM25 analyser: same stems and spelling folding as the index
+        self.model = model
+        self.vectors = vectors
+        self.actors = actors
+
+    def analyse(self, question: str) -> QuestionFocus:
+        return analyse(question, self.tokenize, self.actors)
+
+    def judge(self, question: str, sources: list[RetrievedParagraph], *, strict: bool = True,
+              threshold: float | None = None) -> Judgement:
+        """`strict`: only a sentence that names every actor and name the question names (itself, through
+        a pronoun's antecedent, or as its article's outlet, title or date) and carries the asked answer
+        type can answer. Not strict (LLM generators): the best sentence, whatever it lacks, so that only
+        questions plainly off the corpus are blocked and the model's own judgement decides near misses."""
+        focus = self.analyse(question)
+        cache = _Tokens(self.tokenize)
+        scored = [self.score(focus, u, sources, cache) for u in units(sources)]
+        scored.sort(key=lambda s: -s.rank)
+        ranked = [s for s in scored if eligible(focus, s)] if strict else scored
+        best = max(ranked, key=lambda s: s.logit, default=None)
+        features = best or (scored[0] if scored else None)
+        probability = sigmoid(best.logit) if best else 0.0
+        cut = self.model.threshold if threshold is None else threshold
+        return Judgement(probability=probability, answerable=bool(ranked) and probability >= cut, focus=focus,
+                         ranked=ranked, features=features.features if features else dict.fromkeys(FEATURES, 0.0))
+
+    # -- features ---------------------------------------------------------------
+    def score(self, focus: QuestionFocus, unit: Unit, sources: list[RetrievedParagraph],
+              cache: _Tokens | None = None) -> Scored:
+        tokens = cache or _Tokens(self.tokenize)
+        para = sources[unit.source - 1]
+        unit_stems = tokens(unit.text)
+        unit_low = plain(unit.text)
+        # A name that is the article's outlet, title subject or date belongs to every sentence of it.
+        article = f"{para.source or ''} {para.title} {para.published or ''}"
+        context_low = plain(f"{unit.context} {article}")
+        context_stems = tokens(f"{unit.context} {article}") | unit_stems
+        para_low = plain(f"{article} {para.heading or ''} {para.text}")
+        para_stems = tokens(f"{article} {para.heading or ''} {para.text}")
+        words = list(dict.fromkeys(w.lower() for w in _CONTENT.findall(unit.text)))
+        total = focus.total_weight
+        exact = soft = 0.0
+        miss = 0.0
+        matched: set[int] = set()
+        entities = [t for t in focus.terms if t.entity]
+        ent_unit = ent_para = 0
+        for i, term in enumerate(focus.terms):
+            if term.entity:
+                in_unit = _names(term, context_stems, context_low) or _names(term, unit_stems, unit_low)
+                in_para = in_unit or _names(term, para_stems, para_low)
+                ent_unit += in_unit
+                ent_para += in_para
+                hit = 1.0 if in_unit else 0.0
+                s = hit
+            else:
+                hit = 1.0 if term.stems & unit_stems else 0.0
+                s = hit if hit or self.vectors is None else _soft(self.vectors.best(term.text, words))
+            exact += term.weight * hit
+            soft += term.weight * max(hit, s)
+            if max(hit, s) >= 0.5:
+                matched.add(i)
+            else:
+                miss = max(miss, term.weight)
+        features = {
+            "cov_exact": exact / total,
+            "cov_soft": soft / total,
+            "entity_unit": ent_unit / len(entities) if entities else 1.0,
+            "entity_para": ent_para / len(entities) if entities else 1.0,
+            "miss_max": miss / 6.0,
+            "type_ok": 1.0 if _carries(focus.answer_type, unit.text) else 0.0,
+            "dense": max(para.dense_score or 0.0, 0.0),
+            # Long multi-part questions are answerable with less of them in one sentence.
+            "n_terms": min(len(focus.terms), 12) / 12.0,
+        }
+        rank = self.model.rank(features)
+        if focus.answer_type == "number" and _counts_asked(unit.text, focus, tokens):
+            rank += COUNT_BONUS  # "3 berths" answers "how many berths" better than any other number
+        return Scored(unit=unit, features=features, logit=self.model.logit(features), rank=rank, matched=matched)
+
+
+class _Tokens:
+    """The analyser's stems of each text, computed once per question (paragraphs repeat per sentence)."""
+
+    def __init__(self, tokenize: Callable[[str], list[str]]) -> None:
+        self.tokenize = tokenize
+        self.seen: dict[str, set[str]] = {}
+
+    def __call__(self, text: str) -> set[str]:
+        if text not in self.seen:
+            self.seen[text] = set(self.tokenize(text))
+        return self.seen[text]
+
+
+def eligible(focus: QuestionFocus, scored: Scored) -> bool:
+    """The issue's rule, not a fitted one: the answering sentence carries the asked answer type and
+    names what the question names, at least half of it (readers name a setting the article gave
+    earlier, "arabica futures", or a government by its capital, "Berlin"); the model weighs the rest."""
+    return bool(scored.features["type_ok"]) and scored.features["entity_unit"] >= 0.5
+
+
+def units(sources: list[RetrievedParagraph]) -> list[Unit]:
+    out: list[Unit] = []
+    for idx, para in enumerate(sources[:MAX_SOURCES], start=1):
+        prev = ""
+        for s, e in sentence_spans(para.text):
+            sent = para.text[s:e]
+            if not is_injection(sent):  # planted instructions are never an answer
+                out.append(Unit(source=idx, start=s, end=e, text=sent,
+                                context=prev if _PRONOUN_LED.search(sent) else ""))
+            prev = sent
+            if len(out) >= MAX_UNITS:
+                return out
+    return out
+
+
+def _names(term: FocusTerm, stems: set[str], low: str) -> bool:
+    if term.actor is not None:
+        return any(f" {k} " in low or f" {k}." in low or f" {k}," in low for k in term.actor.keys)
+    if not term.stems:
+        return False
+    return all(any(_same_name(t, s) for s in stems) for t in term.stems)
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One name, or a name and its demonym: Russia/Russian, China/Chinese, West/Western."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if len(short) < 4 or not short[:4].isalpha():
+        return False
+    common = len(short) if long_.startswith(short) else next(
+        (i for i, (x, y) in enumerate(zip(short, long_, strict=False)) if x != y), len(short))
+    return common >= max(4, len(short) - 1)
+
+
+def _soft(similarity: float) -> float:
+    """Static-vector cosine to a 0..1 match strength: 0.25 or less is no match, 0.6 a full one."""
+    return max(0.0, min(1.0, (similarity - 0.25) / 0.35))
+
+
+def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
+    """A number directly before (within two words) a focus term of the question."""
+    asked = {s for t in focus.terms if not t.entity for s in t.stems}
+    for m in _TYPE_CUES["number"].finditer(sentence):
+        following = sentence[m.end():].split()[:2]
+        if any(tokens(w) & asked for w in following):
+            return True
+    return False
+
+
+def _carries(answer_type: str, sentence: str) -> bool:
+    cue = _TYPE_CUES.get(answer_type)
+    return True if cue is None else bool(cue.search(sentence))

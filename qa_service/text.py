@@ -1,0 +1,144 @@
+"""The one text module: normalising, sentence spans, stop words, months, stance verbs.
+
+`normalize`/`locate` are used wherever "stands verbatim" is checked: a quote is located
+in the normalised paragraph, and the hit is mapped back so paragraph_text[start:end] is
+exact. `plain` is the word-string form names are matched in; `name_key` the key form of
+an actor's name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+import dateparser
+
+# Function words no content match should count.
+STOP_WORDS = frozenset(
+    """a an the of to in on at for and or but is are was were be been being by with as that this these those
+    it its from has have had he she they his her their them we you i which who whom whose what when where why
+    how said says not will would could should shall may might can do does did than then there also""".split()
+)
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES, start=1)}
+MONTH_PATTERN = "(?:" + "|".join(MONTH_NAMES) + ")"
+
+# Lemmas of verbs that attribute a stance to their subject.
+STANCE_VERBS: frozenset[str] = frozenset(
+    """say state argue warn demand reject welcome dismiss call stress emphasize emphasise acknowledge
+    reiterate claim clarify insist urge deny criticize criticise announce add tell note suggest propose
+    pledge promise vow threaten accuse condemn praise support oppose back endorse question doubt
+    believe maintain assert contend declare admit concede predict caution signal discuss
+    agree disagree defend blame describe refuse recommend request express""".split()
+)
+# Any inflection of a stance verb in running text ("dismissed", "urging", "told", "according to").
+STANCE_PATTERN = re.compile(
+    r"\b(?:" + "|".join(sorted({v[:-1] if v.endswith("e") else v for v in STANCE_VERBS}, key=len, reverse=True))
+    + r")\w*\b|\b(?:said|told|according to)\b", re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """Lower-case words between single spaces, possessive 's dropped: " kremlin spokesman "."""
+    text = re.sub(r"['’]s\b", "", text.lower())
+    return " " + " ".join(re.sub(r"[^\w.\-]+", " ", text).split()) + " "
+
+
+def name_key(text: str) -> str:
+    """Key form of a name: straight apostrophes, no leading article or possessive, single spaces."""
+    text = text.replace("’", "'").replace("‘", "'").strip(" ,;:\"“”")
+    if not re.search(r"(?:\b[A-Za-z]\.)+$", text):  # keep the final dot of "U.S."
+        text = text.rstrip(". ")
+    text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"'s$", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def parse_date(text: str, *, relative_to: datetime | None = None, prefer: str = "past") -> date | None:
+    """The one date parser (dateparser): "4 December 2024", "Dec. 4, 2024", "2024-12-04",
+    and, with `relative_to`, "last Monday". None when the text holds no date."""
+    settings: dict[str, object] = {"PREFER_DATES_FROM": prefer, "RETURN_AS_TIMEZONE_AWARE": False}
+    if relative_to is not None:
+        settings["RELATIVE_BASE"] = relative_to
+    parsed = dateparser.parse(text[:200], languages=["en"], settings=settings)  # type: ignore[arg-type]
+    return parsed.date() if parsed else None
+
+
+def fold(text: str) -> str:
+    """NFKC first (full-width letters, ligatures), then `normalize`: the evaluation's matching form."""
+    return normalize(unicodedata.normalize("NFKC", text))
+
+# Typographic variants folded to ASCII, one character for one (the offset map relies on it), so
+# that a quote or evidence copied from another rendering of an article still matches.
+_TRANS = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    **{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"},
+    "\u00a0": " ", "\u2026": ".",
+})
+
+
+def normalize(text: str) -> str:
+    """Lower-case, straight quotes, plain dashes, single spaces (same rules as the offset map)."""
+    return normalize_with_map(text)[0].strip()
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """Normalised text and, for each of its characters, the index in `text`."""
+    out: list[str] = []
+    idx: list[int] = []
+    prev_space = True
+    for i, ch in enumerate(text):
+        c = ch.translate(_TRANS)
+        if c.isspace():
+            if prev_space:
+                continue
+            c = " "
+            prev_space = True
+        else:
+            prev_space = False
+        c = c.lower()
+        if len(c) != 1:  # rare multi-char lowercasing: keep the first char for a 1:1 map
+            c = c[0]
+        out.append(c)
+        idx.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        idx.pop()
+    return "".join(out), idx
+
+
+def locate(quote: str, text: str) -> tuple[int, int] | None:
+    """Offsets of `quote` in `text` after normalisation, or None."""
+    q = normalize(quote).strip(" .,;:'\"")
+    if len(q) < 3:
+        return None
+    norm, idx = normalize_with_map(text)
+    pos = norm.find(q)
+    if pos < 0:
+        return None
+    return idx[pos], idx[pos + len(q) - 1] + 1
+
+
+_SENT_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:[A-Z]\.|Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Jr|Sr|Inc|Co|Corp|Ltd|vs|No|U\.S|U\.K|E\.U)\.$")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets; avoids splitting after common abbreviations."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        candidate = text[start : m.start()].rstrip("\"'”’)")
+        if _ABBREV.search(candidate):
+            continue
+        end = m.start()
+        while end < len(text) and text[end] in "\"'”’)":
+            end += 1
+        spans.append((start, end))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text.rstrip())))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
