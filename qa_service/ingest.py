@@ -4,31 +4,58 @@ Per article the order is: drop the old record (the commit marker), drop its old
 chunks, write the new chunks, write the new record. A kill -9 anywhere leaves
 either the old article gone or uncommitted chunks that readers ignore and the
 next run deletes (`repair`), so there are never duplicate or orphan paragraphs.
+
+Work per article is bounded: a size limit before anything is built, and a time limit
+over building, chunking and the derived layers (positions), which run just before the
+commit so that an article over its limit is reported as failed and not indexed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qa_service.chunking import Chunker
+from qa_service.config import Settings
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import NotFoundError
 from qa_service.loaders import Failure, RawArticle, build_article, load_paths, parse_bytes
-from qa_service.loaders.common import LoadError, safe_id, short_hash, slugify
+from qa_service.loaders.common import (
+    LoadError,
+    TimeLimitExceeded,
+    is_reserved_id,
+    safe_id,
+    short_hash,
+    slugify,
+    time_limit,
+)
 from qa_service.models import Article, Chunk
 from qa_service.service_types import IngestReport
-from qa_service.store import ChromaStore
+from qa_service.store import ArticleRecord, ChromaStore
 
 log = logging.getLogger(__name__)
 
 ArticleHook = Callable[[Article], None]
 RemoveHook = Callable[[str], None]
+
+_DEFAULTS = Settings.model_fields  # one source for the limits' defaults
+
+
+@dataclass
+class IngestResult(IngestReport):
+    """An IngestReport plus the uploads refused because they would replace a different article."""
+
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+
+
+class _Conflict(Exception):
+    """An upload whose id already holds a different article, and no `replace` was asked."""
 
 
 @dataclass
@@ -48,6 +75,9 @@ class Ingester:
         on_article: ArticleHook | None = None,
         on_remove: RemoveHook | None = None,
         flush_chunks: int = 2048,
+        max_article_chars: int = _DEFAULTS["max_article_chars"].default,
+        article_time_limit_s: float | None = _DEFAULTS["article_time_limit_s"].default,
+        embed_batch: int = _DEFAULTS["ingest_embed_batch"].default,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -55,26 +85,43 @@ class Ingester:
         self.on_article = on_article
         self.on_remove = on_remove
         self.flush_chunks = flush_chunks
+        self.max_article_chars = max_article_chars
+        self.article_time_limit_s = article_time_limit_s
+        self.embed_batch = embed_batch
+        # Writes are serialised here too, so every caller of the ingester is safe, not only the service's.
+        self._write_lock = threading.RLock()
 
     # ------------------------------------------------------------------
-    def ingest_paths(self, paths: list[Path], progress: bool = False) -> IngestReport:
+    def ingest_paths(self, paths: list[Path], progress: bool = False) -> IngestResult:
         items = list(load_paths(paths))
         return self.ingest_items(items, progress=progress)
 
-    def ingest_bytes(self, filename: str, data: bytes) -> IngestReport:
+    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestResult:
+        """One uploaded file. It never replaces a different article unless `replace` is set.
+
+        A file name says nothing about which article a file is: an upload is matched to a
+        stored article by its feed id (JSONL `id`, front matter `id:`), else by the id its
+        title gives. Same content: unchanged. Different content: a conflict, or with
+        `replace` an update.
+        """
         name = Path(filename).name or "upload"
         items = list(parse_bytes(data, Path(f"upload/{name}")))
-        return self.ingest_items(items)
+        return self.ingest_items(items, upload=True, replace=replace)
 
-    def ingest_items(self, items: Iterable[RawArticle | Failure], progress: bool = False) -> IngestReport:
+    def ingest_items(self, items: Iterable[RawArticle | Failure], progress: bool = False, *,
+                     upload: bool = False, replace: bool = False) -> IngestResult:
+        with self._write_lock:
+            return self._ingest(list(items), progress, upload, replace)
+
+    def _ingest(self, items: list[RawArticle | Failure], progress: bool, upload: bool,
+                replace: bool) -> IngestResult:
         started = time.perf_counter()
         self.store.check_model()
-        report = IngestReport()
+        report = IngestResult()
         self.repair()
         records = self.store.article_records()
         by_origin = {r.origin: aid for aid, r in records.items()}
         taken = set(records)
-        items = list(items)
         pending: list[_Pending] = []
         n_pending_chunks = 0
         done_now: set[str] = set()
@@ -88,26 +135,45 @@ class Ingester:
                 if isinstance(item, Failure):
                     report.failed.append((item.where, item.reason))
                     continue
+                where = item.origin or item.path or "?"
+                size = sum(len(body) for _, body in item.blocks)
+                if size > self.max_article_chars:
+                    report.failed.append((where, f"article too large: {size:,} characters "
+                                                 f"(limit {self.max_article_chars:,}, QA_MAX_ARTICLE_CHARS)"))
+                    continue
                 try:
-                    article_id = self._assign_id(item, by_origin, taken)
-                    article = build_article(item, article_id)
+                    # Everything done for this article alone runs under its time limit.
+                    with time_limit(self.article_time_limit_s):
+                        if upload:
+                            article, old = self._match_upload(item, records, by_origin, taken, replace)
+                        else:
+                            article = build_article(item, self._assign_id(item, by_origin, taken))
+                            old = records.get(article.article_id)
+                        if article.article_id in done_now:
+                            report.failed.append((where, f"duplicate article id {article.article_id!r} "
+                                                         "in this ingest"))
+                            continue
+                        done_now.add(article.article_id)
+                        taken.add(article.article_id)
+                        by_origin[self.identity(item)] = article.article_id
+                        if old is not None and old.content_hash == article.content_hash:
+                            report.unchanged.append(article.article_id)
+                            continue
+                        chunks = self.chunker.chunk_article(article)
+                        self._derive(article, where, report)
+                except _Conflict as exc:
+                    report.conflicts.append((where, str(exc)))
+                    continue
+                except TimeLimitExceeded as exc:
+                    report.failed.append((where, f"{exc} (QA_ARTICLE_TIME_LIMIT_S); not indexed"))
+                    continue
                 except LoadError as exc:
-                    report.failed.append((item.origin or item.path or "?", str(exc)))
+                    report.failed.append((where, str(exc)))
                     continue
                 except Exception as exc:  # e.g. a field of the wrong type: this article only
-                    report.failed.append((item.origin or item.path or "?", f"invalid article: {exc}"))
+                    log.warning("invalid article at %s", where, exc_info=True)
+                    report.failed.append((where, f"invalid article ({type(exc).__name__})"))
                     continue
-                if article_id in done_now:
-                    report.failed.append((item.origin or "?", f"duplicate article id {article_id!r} in this ingest"))
-                    continue
-                done_now.add(article_id)
-                taken.add(article_id)
-                by_origin[self.identity(item)] = article_id
-                old = records.get(article_id)
-                if old is not None and old.content_hash == article.content_hash:
-                    report.unchanged.append(article_id)
-                    continue
-                chunks = self.chunker.chunk_article(article)
                 pending.append(_Pending(article, self.identity(item), old is not None, chunks))
                 n_pending_chunks += len(chunks)
                 if n_pending_chunks >= self.flush_chunks:
@@ -119,6 +185,23 @@ class Ingester:
                 self._flush(pending, report)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _derive(self, article: Article, where: str, report: IngestReport) -> None:
+        """Derived layers (positions) run before the commit, inside the article's time limit.
+
+        Over the limit, the article is not indexed (the caller reports it); any other failure
+        of a derived layer leaves the article indexed and is reported, never silent.
+        """
+        if self.on_article is None:
+            return
+        try:
+            self.on_article(article)
+        except TimeLimitExceeded:
+            raise
+        except Exception:
+            log.exception("post-ingest hook failed for %s", article.article_id)
+            report.failed.append((where, f"article {article.article_id!r} indexed without positions: "
+                                         "their extraction failed (the server log has details)"))
 
     @staticmethod
     def identity(raw: RawArticle) -> str:
@@ -134,16 +217,44 @@ class Ingester:
         """
         key = self.identity(raw)
         if key in by_origin:
-            return by_origin[key]
+            return _checked(by_origin[key], raw)
         base = safe_id(raw.feed_id) if raw.feed_id else slugify(raw.title)
         if base not in taken:
-            return base
-        return f"{base}-{short_hash(key, 6)}"
+            return _checked(base, raw)
+        return _checked(f"{base}-{short_hash(key, 6)}", raw)
+
+    def _match_upload(self, raw: RawArticle, records: dict[str, ArticleRecord], by_origin: dict[str, str],
+                      taken: set[str], replace: bool) -> tuple[Article, ArticleRecord | None]:
+        """The article an upload becomes, and the stored record it may replace (see ingest_bytes)."""
+        key = self.identity(raw)
+        if raw.feed_id:
+            candidates = [by_origin[key]] if key in by_origin else []
+            new_id = by_origin.get(key) or self._assign_id(raw, by_origin, taken)
+        else:
+            # The title's id, or the suffixed id a same-titled article got in an earlier upload;
+            # never the id of whatever was uploaded before under the same file name.
+            base = slugify(raw.title)
+            alt = f"{base}-{short_hash(key, 6)}"
+            candidates = [c for c in (alt, base) if c in records]
+            new_id = base if base not in taken else alt
+        for candidate in candidates:
+            article = build_article(raw, _checked(candidate, raw))
+            if records[candidate].content_hash == article.content_hash:
+                return article, records[candidate]
+        if candidates:
+            target = candidates[0]
+            if not replace:
+                raise _Conflict(f"article {target!r} ({records[target].title!r}) already exists with different "
+                                "content; upload with ?replace=true to replace it")
+            return build_article(raw, target), records[target]
+        return build_article(raw, _checked(new_id, raw)), None
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         texts = [c.index_text for p in pending for c in p.chunks]
         embed_array = getattr(self.embedder, "embed_array", None)
-        vectors = embed_array(texts) if embed_array else self.embedder.embed_documents(texts)
+        # Small batches through the encoder queries share: a search waits for one batch, not the upload.
+        vectors = (embed_array(texts, batch_size=self.embed_batch) if embed_array
+                   else self.embedder.embed_documents(texts))
         self.store.mark_dirty()
         # Old versions out (records first), new chunks in, then the new records: the commit.
         self.store.delete_articles([p.article.article_id for p in pending if p.existed])
@@ -154,23 +265,19 @@ class Ingester:
             (report.updated if p.existed else report.added).append(p.article.article_id)
             report.paragraphs += len(p.article.paragraphs)
             report.chunks += n
-            if self.on_article is not None:
-                try:
-                    self.on_article(p.article)
-                except Exception:  # a derived layer must not fail the ingest
-                    log.exception("post-ingest hook failed for %s", p.article.article_id)
         self.store.bump_generation()
         log.info("committed %d articles (%d chunks)", len(pending), len(texts))
 
     # ------------------------------------------------------------------
     def remove(self, article_id: str) -> None:
-        if article_id not in self.store.article_records():
-            raise NotFoundError(f"no article with id {article_id!r}")
-        self.store.mark_dirty()
-        self.store.delete_article(article_id)
-        self.store.bump_generation()
-        if self.on_remove is not None:
-            self.on_remove(article_id)
+        with self._write_lock:
+            if article_id not in self.store.article_records():
+                raise NotFoundError(f"no article with id {article_id!r}")
+            self.store.mark_dirty()
+            self.store.delete_article(article_id)
+            self.store.bump_generation()
+            if self.on_remove is not None:
+                self.on_remove(article_id)
 
     def repair(self) -> int:
         """Delete chunks left uncommitted by an interrupted ingest; returns how many."""
@@ -187,3 +294,10 @@ class Ingester:
         if stale or self.store.is_dirty():  # a crash after commits but before the bump
             self.store.bump_generation()
         return len(stale)
+
+
+def _checked(article_id: str, raw: RawArticle) -> str:
+    if is_reserved_id(article_id):
+        raise LoadError(f"id {raw.feed_id or article_id!r} is reserved for the index's own records "
+                        "(ids starting with '__' or made only of dots); give the article another id")
+    return article_id

@@ -24,7 +24,7 @@ from qa_service.conversations import ConversationStore, answer_record
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
-from qa_service.ingest import Ingester
+from qa_service.ingest import Ingester, IngestResult
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Answer, Article, RetrievedParagraph
 from qa_service.pipeline import Final, Pipeline, PipelineParts, PipelineState, StreamEvent
@@ -149,9 +149,10 @@ class QAService:
         with self._write_lock:
             return self.ingester.ingest_paths(paths, progress=progress)
 
-    def ingest_bytes(self, filename: str, data: bytes) -> IngestReport:
+    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestResult:
+        """One uploaded file; it never replaces a different article unless `replace` is set."""
         with self._write_lock:
-            return self.ingester.ingest_bytes(filename, data)
+            return self.ingester.ingest_bytes(filename, data, replace=replace)
 
     def remove(self, article_id: str) -> None:
         with self._write_lock:

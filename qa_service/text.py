@@ -62,7 +62,13 @@ def parse_date(text: str, *, relative_to: datetime | None = None, prefer: str = 
     settings: dict[str, object] = {"PREFER_DATES_FROM": prefer, "RETURN_AS_TIMEZONE_AWARE": False}
     if relative_to is not None:
         settings["RELATIVE_BASE"] = relative_to
-    parsed = dateparser.parse(text[:200], languages=["en"], settings=settings)  # type: ignore[arg-type]
+    text = text[:200]
+    parsed = dateparser.parse(text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+    if parsed is None:  # a date inside a phrase: "Published 4 December 2024 at 10:00"
+        from dateparser.search import search_dates
+
+        found = search_dates(text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+        parsed = found[0][1] if found else None
     return parsed.date() if parsed else None
 
 

@@ -67,8 +67,8 @@ class FakeQAService:
     def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
         raise NotImplementedError
 
-    def ingest_bytes(self, filename: str, data: bytes) -> IngestReport:
-        self.calls.append(("ingest_bytes", {"filename": filename, "size": len(data)}))
+    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestReport:
+        self.calls.append(("ingest_bytes", {"filename": filename, "size": len(data), "replace": replace}))
         if not filename.endswith((".txt", ".html", ".md", ".json")):
             return IngestReport(failed=[(filename, "unsupported format")])
         try:

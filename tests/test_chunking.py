@@ -33,3 +33,49 @@ def test_long_paragraph_becomes_overlapping_windows_within_the_model_window(embe
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.start < a.end  # windows overlap
     assert chunks[0].start == 0 and chunks[-1].end == len(text)
+
+
+def _reference_windows(offsets: list[tuple[int, int]], text: str, budget: int, overlap: int) -> list[tuple[int, int]]:
+    """The windows as first specified (a scan of all word starts per window): the oracle."""
+    if len(offsets) <= budget:
+        return [(0, len(text))]
+    starts = [i for i, (s, _) in enumerate(offsets) if i == 0 or s == 0 or text[s - 1].isspace()]
+    spans, first, step = [], 0, budget - overlap
+    while True:
+        last = min(first + budget, len(offsets))
+        if last < len(offsets):
+            last = max((w for w in starts if first < w <= last), default=last)
+        spans.append((offsets[first][0], offsets[last - 1][1]))
+        if last >= len(offsets):
+            return spans
+        nxt = min((w for w in starts if w >= first + step), default=first + step)
+        nxt = min(nxt, last)
+        first = nxt if nxt > first else last
+
+
+def test_windows_match_the_reference_on_varied_text(embedder):
+    import random
+
+    rng = random.Random(15)
+    vocab = ["harbour", "Zelensky's", "re-election", "x" * 150, "a", "2,000", "naïve", "—", "plan."]
+    chunker = Chunker(embedder.tokenizer, 200, 40, embedder.max_seq_length, with_header=False)
+    for _ in range(20):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(50, 1500)))
+        budget = rng.choice([32, 64, 200])
+        offsets = embedder.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
+                                     verbose=False)["offset_mapping"]
+        assert chunker.windows(text, budget) == _reference_windows(offsets, text, budget, chunker.overlap)
+
+
+def test_a_2_mb_paragraph_is_chunked_in_linear_time(embedder):
+    import time
+
+    # Measured: about 5 s (mostly the tokenizer); the old per-window scan took minutes
+    # (400 KB: 1 s, 5 MB: 129 s in the issue). See bench/chunking_scaling.py.
+    text = " ".join(f"word{i} alpha beta gamma" for i in range(80_000))  # ~2 MB
+    chunker = Chunker(embedder.tokenizer, 200, 40, embedder.max_seq_length, with_header=True)
+    started = time.perf_counter()
+    chunks = chunker.chunk_article(_article(text))
+    assert time.perf_counter() - started < 20
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from qa_service.loaders.text import parse_text
 
 SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
             ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+log = logging.getLogger(__name__)
 
 _NOT_ARTICLE = re.compile(r"^(readme|license|licence|changelog|copying)(\.|$)", re.IGNORECASE)
 
@@ -72,8 +75,10 @@ def parse_bytes(data: bytes, path: Path) -> Iterator[RawArticle | Failure]:
         yield apply_sidecar(raw, read_sidecar(path)) if path.exists() else raw
     except LoadError as exc:
         yield Failure(str(path), str(exc))
-    except Exception as exc:  # a parser bug on one odd file must not stop the ingest
-        yield Failure(str(path), f"could not parse: {type(exc).__name__}: {exc}")
+    except Exception:  # a parser bug on one odd file must not stop the ingest
+        # The reason names the format, not the exception: its text is internal (and reaches API clients).
+        log.warning("could not parse %s", path, exc_info=True)
+        yield Failure(str(path), f"could not parse this {kind} file")
 
 
 def load_paths(paths: list[Path]) -> Iterator[RawArticle | Failure]:

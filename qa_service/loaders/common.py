@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
+import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from dateutil import parser as dateparser
-
 from qa_service.models import Article, Paragraph
+from qa_service.text import parse_date as text_date
 
 
 class LoadError(Exception):
     """A file (or one record of it) could not be turned into an article."""
+
+
+class TimeLimitExceeded(LoadError):
+    """The work on one article ran past its time limit (see `time_limit`)."""
+
+
+# The deadline of the article being worked on. A context variable, because the work that
+# checks it (chunking, positions extraction) is reached through hooks that do not pass it.
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("qa_article_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Within the block, `check_time()` raises TimeLimitExceeded once `seconds` have passed."""
+    token = _DEADLINE.set((time.monotonic() + seconds, seconds) if seconds else None)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_time() -> None:
+    """Called between bounded steps of long per-article work; cheap enough for inner loops."""
+    limit = _DEADLINE.get()
+    if limit is not None and time.monotonic() > limit[0]:
+        raise TimeLimitExceeded(f"took longer than the {limit[1]:g} s allowed per article")
+
+
+# Ids the index uses for its own records ("__state__"), and ids a URL path cannot carry.
+_RESERVED_ID = re.compile(r"__|\.+\Z")
+
+
+def is_reserved_id(article_id: str) -> bool:
+    return bool(_RESERVED_ID.match(article_id))
 
 
 @dataclass
@@ -53,25 +91,39 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, bool]:
         bad = text.count("\ufffd")
         if bad > max(8, len(text) // 100):
             raise LoadError(f"not UTF-8 text ({bad} undecodable bytes)") from None
-        # Latin-1/cp1252 is the usual culprit: re-decode the bad bytes individually.
-        repaired = _repair_mixed(data)
-        return repaired, True
+        # Latin-1/cp1252 is the usual culprit: re-decode the bad bytes individually, in one
+        # linear pass (re-decoding the rest of the file after each bad byte was quadratic).
+        return data.decode("utf-8", errors=_CP1252_FALLBACK), True
 
 
-def _repair_mixed(data: bytes) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(data):
-        try:
-            chunk = data[i:].decode("utf-8")
-            out.append(chunk)
-            break
-        except UnicodeDecodeError as exc:
-            out.append(data[i : i + exc.start].decode("utf-8"))
-            bad = data[i + exc.start : i + exc.end]
-            out.append(bad.decode("cp1252", errors="replace"))
-            i += exc.end
-    return "".join(out)
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+_CP1252_FALLBACK = "qa-cp1252-fallback"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Consecutive slices of `text` of at most `limit` characters that join back to it.
+
+    Cuts fall after a sentence end if there is one in the second half of a slice, else
+    after a space, else anywhere (a "word" of `limit` characters).
+    """
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        hi = start + limit
+        cut = text.rfind(". ", start + limit // 2, hi - 1)
+        cut = cut + 2 if cut >= 0 else text.rfind(" ", start, hi) + 1
+        if cut <= start:
+            cut = hi
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
 
 
 def clean_text(text: str) -> str:
@@ -87,10 +139,10 @@ def parse_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    try:
-        return dateparser.parse(str(value), fuzzy=True).date()
-    except (ValueError, OverflowError, TypeError):
+    text = str(value)
+    if len(text) > 100:  # no date is that long; fuzzy parsing of a huge field is slow
         return None
+    return text_date(text)
 
 
 def read_sidecar(path: Path) -> dict[str, str]:
@@ -133,6 +185,11 @@ def short_hash(text: str, n: int = 8) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:n]
 
 
+# No real paragraph is this long; a longer block (a text without blank lines) is cut at
+# sentence ends, so every cited paragraph stays small enough to store and show.
+MAX_PARAGRAPH_CHARS = 20_000
+
+
 def build_article(raw: RawArticle, article_id: str) -> Article:
     """Assign paragraph ids and offsets; Article.text is the paragraphs joined by blank lines."""
     if not raw.title.strip():
@@ -141,8 +198,9 @@ def build_article(raw: RawArticle, article_id: str) -> Article:
     headings: list[str] = []
     parts: list[str] = []
     offset = 0
-    for heading, body in raw.blocks:
-        body = clean_text(body)
+    bodies = [(heading, part.strip()) for heading, body in raw.blocks
+              for part in split_text(clean_text(body), MAX_PARAGRAPH_CHARS)]
+    for heading, body in bodies:
         if not body:
             continue
         if heading and heading not in headings:

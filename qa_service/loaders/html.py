@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
@@ -28,7 +29,9 @@ def _meta(soup: BeautifulSoup, *names: str) -> str | None:
 def _is_boilerplate(tag: Tag) -> bool:
     if tag.attrs is None:
         return False
-    marks = " ".join([*tag.get("class", []), str(tag.get("id", "")), str(tag.get("role", ""))])
+    classes: Any = tag.get("class") or []
+    marks = " ".join([*(classes if isinstance(classes, list) else [str(classes)]), str(tag.get("id", "")),
+                      str(tag.get("role", ""))])
     return bool(marks.strip()) and bool(_BOILERPLATE_HINT.search(marks))
 
 

