@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from qa_service.text import parse_date, plain
+from qa_service.text import MONTH_OR_ABBREVIATION, parse_date, plain
 
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_MONTHS = MONTH_OR_ABBREVIATION  # matched case-insensitively below
 _DATE_PATTERNS = [
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
     re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.IGNORECASE),

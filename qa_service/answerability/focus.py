@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from wordfreq import zipf_frequency
 
 from qa_service.answerability.actors import ActorDirectory, ActorMention
-from qa_service.text import STANCE_PATTERN
+from qa_service.text import STANCE_PATTERN, STOP_WORDS
 
 # Words that frame a question rather than say what it is about.
-QUESTION_WORDS = frozenset(
-    """what when where who whom whose which why how many much did does do is are was were has have had be been
-    being can could will would should shall may might position stance view views say says said think thinks
-    thought about according article articles report reported reports tell told mention mentioned the a an of
-    to in on at for and or but by with as that this these those it its their his her they he she we you i
-    there than then also any some kind sort type way ways happen happened happens take took place exactly
-    other s get got make made described describe describes consider considered""".split()
+QUESTION_WORDS = STOP_WORDS | frozenset(
+    """many much being position stance view views say says think thinks thought about according article
+    articles report reported reports tell told mention mentioned any some kind sort type way ways happen
+    happened happens take took place exactly other s get got make made described describe describes
+    consider considered""".split()
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 

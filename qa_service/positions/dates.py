@@ -16,15 +16,12 @@ from typing import Literal
 
 import dateparser
 
-from qa_service.text import MONTHS
+from qa_service.text import MONTH_OR_ABBREVIATION, MONTHS
 
 Tense = Literal["past", "future"] | None
 
 _MONTH_ABBR = {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
-_MONTH_RE = (
-    r"(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
-)
+_MONTH_RE = MONTH_OR_ABBREVIATION
 _YEAR = r"(1[6-9]\d\d|20\d\d)"
 MONTH_DAY = re.compile(rf"\b{_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+{_YEAR}\b)?")
 DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(?:,?\s+{_YEAR}\b)?")
