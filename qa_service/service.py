@@ -20,7 +20,7 @@ from qa_service.answerability.vectors import WordVectors
 from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
-from qa_service.conversations import ConversationStore, answer_record
+from qa_service.conversations import ConversationStore
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
@@ -183,7 +183,6 @@ class QAService:
             return
         self.conversations.append(cid, "user", answer.question, standalone=answer.standalone_question or "")
         self.conversations.append(cid, "assistant", answer.answer)
-        self.conversations.attach_answer(cid, answer_record(answer))  # so a reload shows the sources
 
     def ask(self, question: str, *, conversation_id: str | None = None,
             history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None) -> Answer:
