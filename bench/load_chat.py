@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from bench_server import serve
 
 QUESTIONS = [
     "Who is NATO's new Secretary General?",
@@ -79,44 +76,12 @@ async def run_level(url: str, headers: dict[str, str], concurrency: int, request
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def local_server(startup_timeout: float) -> Iterator[str]:
     """`qa serve --ingest-samples` over a throwaway index on a free loopback port."""
-    port = free_port()
-    index = tempfile.mkdtemp(prefix="qa-bench-")
-    log = open(Path(index) / "server.log", "w")
-    qa = str(Path(sys.executable).parent / "qa")
-    proc = subprocess.Popen([qa, "serve", "--host", "127.0.0.1", "--port", str(port), "--ingest-samples"],
-                            env={**os.environ, "QA_INDEX_DIR": index, "QA_API_KEY": ""},
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited: see {log.name}")
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"server not ready after {startup_timeout}s: see {log.name}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    index = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    with serve(index, {}, extra_args=("--ingest-samples",), startup_timeout=startup_timeout) as server:
+        yield server.url
 
 
 def main() -> None:

@@ -5,6 +5,10 @@ truncates (MiniLM drops word pieces past 256): tiktoken counts would not match
 what the model really sees. A long paragraph becomes overlapping windows that
 all point back to it with offsets; the header (title | source | date | heading)
 is prepended to the indexed text only, never to the cited text.
+
+Instruction-like sentences (qa_service/safety.py) are left out of the indexed text, and a
+window with nothing else is not indexed: planted instructions cannot be retrieved, so they
+neither displace real paragraphs nor reach a generator through the index.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from typing import Any
 
 from qa_service.loaders.common import check_time
 from qa_service.models import Article, Chunk, Paragraph
+from qa_service.safety import flagged_spans, is_injection
 
 
 def header_for(article: Article, paragraph: Paragraph) -> str:
     parts = [article.title, article.source or "", article.published.isoformat() if article.published else ""]
-    if paragraph.heading:
+    if paragraph.heading and not is_injection(paragraph.heading):
         parts.append(paragraph.heading)
     return " | ".join(p for p in parts if p)
 
@@ -42,8 +47,12 @@ class Chunker:
             # The header shares the model window; keep at least half of it for the paragraph.
             header_tokens = min(self.count(header) + 1, self.model_window // 2) if header else 0
             budget = max(32, min(self.max_tokens, self.model_window - header_tokens))
+            flagged = flagged_spans(paragraph.text)
             for window, (start, end) in enumerate(self.windows(paragraph.text, budget)):
                 text = paragraph.text[start:end]
+                indexed = _without(text, start, flagged) if flagged else text
+                if not any(ch.isalnum() for ch in indexed):
+                    continue  # nothing but planted instructions: not indexed at all
                 chunks.append(
                     Chunk(
                         chunk_id=f"{paragraph.paragraph_id}:w{window}",
@@ -51,7 +60,7 @@ class Chunker:
                         paragraph_id=paragraph.paragraph_id,
                         window=window,
                         text=text,
-                        index_text=f"{header}\n{text}" if header else text,
+                        index_text=f"{header}\n{indexed}" if header else indexed,
                         start=start,
                         end=end,
                     )
@@ -91,3 +100,15 @@ class Chunker:
             nxt = min(nxt, last)  # a very long "word" must not open a gap between windows
             first = nxt if nxt > first else last
         return spans
+
+
+def _without(text: str, offset: int, spans: tuple[tuple[int, int], ...]) -> str:
+    """`text` (which starts at `offset` in its paragraph) without the parts inside `spans`."""
+    kept, pos = [], offset
+    for s, e in spans:
+        if e <= pos or s >= offset + len(text):
+            continue
+        kept.append(text[pos - offset : max(s, pos) - offset])
+        pos = max(pos, e)
+    kept.append(text[pos - offset :] if pos < offset + len(text) else "")
+    return " ".join(" ".join(kept).split())

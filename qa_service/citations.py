@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa_service.models import Citation, RetrievedParagraph
+from qa_service.safety import overlaps_flagged
 from qa_service.text import STOP_WORDS, locate, normalize, sentence_spans
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -98,10 +99,13 @@ def _best_sentence(claim: str, paragraph: str) -> tuple[float, tuple[int, int] |
 
 
 def _find(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | None:
-    """Offsets in para.text that back the claim: its quote verbatim, else a supporting sentence."""
-    if claim.quote:
-        return locate(claim.quote, para.text)
-    return _find_unquoted(claim, para)
+    """Offsets in para.text that back the claim: its quote verbatim, else a supporting sentence.
+
+    Never inside an instruction-like sentence: planted instructions are data, not evidence."""
+    hit = locate(claim.quote, para.text) if claim.quote else _find_unquoted(claim, para)
+    if hit is not None and overlaps_flagged(para.text, *hit):
+        return None
+    return hit
 
 
 def _find_unquoted(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | None:

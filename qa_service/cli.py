@@ -14,13 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from qa_service.config import Settings
-from qa_service.errors import NotFoundError, QAError
+from qa_service.errors import DependencyUnavailable, NotFoundError, QAError
 
 app = typer.Typer(help="Question answering over news articles, with verified paragraph citations.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+EXIT_UNAVAILABLE = 75  # sysexits EX_TEMPFAIL: a dependency is down, the same command may work later
 
 
 def get_settings(**overrides: Any) -> Settings:
@@ -34,9 +35,12 @@ def get_service(settings: Settings | None = None) -> Any:
 
 
 def run(fn: Callable[[], T]) -> T:
-    """Turn the project's errors into clean exits (2: bad input/state, 1: other failures)."""
+    """Turn the project's errors into clean exits (2: bad input/state, 75: try again later, 1: other failures)."""
     try:
         return fn()
+    except DependencyUnavailable as exc:
+        err.print(f"[red]unavailable:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, any width
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     except NotFoundError as exc:
         err.print(f"[red]not found:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -154,7 +158,7 @@ def chat(generator: Annotated[str | None, typer.Option()] = None) -> None:
 def stats() -> None:
     """What the index holds."""
     service = run(get_service)
-    print(json.dumps(service.stats()))
+    print(json.dumps(run(service.stats)))
 
 
 @app.command()
@@ -168,20 +172,24 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
 
     settings = get_settings(host=host, port=port)
     logging.getLogger("qa_service").setLevel(logging.INFO)  # start-up notes (e.g. Slack on/off)
-    service = None
-    if ingest_samples:
-        service = run(lambda: get_service(settings))
-        ensure_samples(settings, service)  # the same service is served: models load once
-    uvicorn.run(create_app(settings, service), host=settings.host, port=settings.port, log_level="info")
+    # The app builds the service in its lifespan; with Chroma down it starts not ready and
+    # builds (and ingests the samples) once Chroma answers.
+    build = (lambda s: add_samples(s, get_service(s))) if ingest_samples else None
+    uvicorn.run(create_app(settings, build=build), host=settings.host, port=settings.port, log_level="info")
+
+
+def add_samples(settings: Settings, service: Any) -> Any:
+    """Ingest the bundled sample corpus unless the index already holds articles; the service back."""
+    if not service.article_records():
+        report = service.ingest([settings.sample_dir], progress=sys.stderr.isatty())
+        err.print(f"ingested {len(report.added)} sample articles ({report.paragraphs} paragraphs)")
+    return service
 
 
 def ensure_samples(settings: Settings, service: Any | None = None) -> None:
     """Ingest the bundled sample corpus unless the index already holds articles."""
     service = service or run(lambda: get_service(settings))
-    if service.article_records():
-        return
-    report = run(lambda: service.ingest([settings.sample_dir], progress=sys.stderr.isatty()))
-    err.print(f"ingested {len(report.added)} sample articles ({report.paragraphs} paragraphs)")
+    run(lambda: add_samples(settings, service))
 
 
 @app.command("init-samples")

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     # Storage
     index_dir: Path = PROJECT_ROOT / "index"
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 for `chroma run`
+    # Per request to a Chroma server: a hung (not just dead) server becomes a 503, not a stuck thread.
+    chroma_timeout_s: float = Field(default=30.0, gt=0)
     collection: str = "paragraphs"
     sample_dir: Path = PROJECT_ROOT / "data" / "articles"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
@@ -73,6 +75,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 5_000_000
+    # Larger uploads are ingested in the background: 202 with a job id (GET /api/jobs/{id}).
+    async_upload_bytes: int = Field(default=1_000_000, ge=0)
+    upload_queue_max: int = Field(default=16, ge=1)  # uploads waiting for the ingest worker; more: 429
     public_url: str = "http://127.0.0.1:8000"
 
     # Slack (tokens use Slack's own variable names)

@@ -13,6 +13,10 @@ class NotFoundError(QAError):
     """An article, paragraph or conversation id that does not exist."""
 
 
+class ConflictError(QAError):
+    """The request contradicts what is stored (e.g. no unrecorded answer with that text)."""
+
+
 class IndexMismatchError(QAError):
     """The index was built with another embedding model; mixing vectors would be wrong."""
 
@@ -23,3 +27,12 @@ class PromptError(QAError):
 
 class GeneratorError(QAError):
     """The answer generator (e.g. a remote LLM) failed."""
+
+
+class DependencyUnavailable(QAError):
+    """A service we depend on (the Chroma server) cannot be reached: temporary, worth retrying."""
+
+    def __init__(self, dependency: str, reason: str) -> None:
+        super().__init__(f"{dependency} is unavailable ({reason}); try again shortly")
+        self.dependency = dependency
+        self.reason = reason

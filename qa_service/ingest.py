@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -30,12 +31,15 @@ from qa_service.loaders.common import (
     LoadError,
     TimeLimitExceeded,
     is_reserved_id,
+    pausing,
     safe_id,
     short_hash,
     slugify,
     time_limit,
 )
 from qa_service.models import Article, Chunk
+from qa_service.priority import QueryFirst
+from qa_service.safety import data_only
 from qa_service.service_types import IngestReport
 from qa_service.store import ArticleRecord, ChromaStore
 
@@ -43,6 +47,23 @@ log = logging.getLogger(__name__)
 
 ArticleHook = Callable[[Article], None]
 RemoveHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far one ingest is. `chunks_total` counts the chunks of the articles read so far,
+    so it is final once `articles_done == articles_total`."""
+
+    articles_done: int = 0
+    articles_total: int = 0
+    chunks_done: int = 0  # embedded
+    chunks_total: int = 0
+
+
+ProgressHook = Callable[[IngestProgress], None]
+# Texts per call of an embedder without `embed_array` (which encodes `embed_batch` at a time):
+# progress is reported, and queries go first, between two calls.
+PROGRESS_EMBED_SLICE = 256
 
 _DEFAULTS = Settings.model_fields  # one source for the limits' defaults
 
@@ -78,6 +99,7 @@ class Ingester:
         max_article_chars: int = _DEFAULTS["max_article_chars"].default,
         article_time_limit_s: float | None = _DEFAULTS["article_time_limit_s"].default,
         embed_batch: int = _DEFAULTS["ingest_embed_batch"].default,
+        priority: QueryFirst | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -88,6 +110,7 @@ class Ingester:
         self.max_article_chars = max_article_chars
         self.article_time_limit_s = article_time_limit_s
         self.embed_batch = embed_batch
+        self.priority = priority  # queries first: the ingest steps aside between small steps
         # Writes are serialised here too, so every caller of the ingester is safe, not only the service's.
         self._write_lock = threading.RLock()
 
@@ -96,7 +119,8 @@ class Ingester:
         items = list(load_paths(paths))
         return self.ingest_items(items, progress=progress)
 
-    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestResult:
+    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
+                     on_progress: ProgressHook | None = None) -> IngestResult:
         """One uploaded file. It never replaces a different article unless `replace` is set.
 
         A file name says nothing about which article a file is: an upload is matched to a
@@ -106,16 +130,24 @@ class Ingester:
         """
         name = Path(filename).name or "upload"
         items = list(parse_bytes(data, Path(f"upload/{name}")))
-        return self.ingest_items(items, upload=True, replace=replace)
+        return self.ingest_items(items, upload=True, replace=replace, on_progress=on_progress)
 
     def ingest_items(self, items: Iterable[RawArticle | Failure], progress: bool = False, *,
-                     upload: bool = False, replace: bool = False) -> IngestResult:
-        with self._write_lock:
-            return self._ingest(list(items), progress, upload, replace)
+                     upload: bool = False, replace: bool = False,
+                     on_progress: ProgressHook | None = None) -> IngestResult:
+        with self._write_lock, pausing(self.priority.pause if self.priority is not None else None):
+            return self._ingest(list(items), progress, upload, replace, on_progress)
 
     def _ingest(self, items: list[RawArticle | Failure], progress: bool, upload: bool,
-                replace: bool) -> IngestResult:
+                replace: bool, on_progress: ProgressHook | None = None) -> IngestResult:
         started = time.perf_counter()
+        counts = {"articles": 0, "chunks_done": 0, "chunks": 0}
+
+        def report_progress(embedded: int = 0) -> None:
+            counts["chunks_done"] += embedded
+            if on_progress is not None:
+                on_progress(IngestProgress(counts["articles"], len(items), counts["chunks_done"], counts["chunks"]))
+
         self.store.check_model()
         report = IngestResult()
         self.repair()
@@ -130,8 +162,13 @@ class Ingester:
                        TextColumn("{task.fields[note]}"), disable=not progress, transient=False)
         with bar:
             task = bar.add_task("ingest", total=len(items), note="")
+            report_progress()
             for item in items:
                 bar.advance(task)
+                if counts["articles"]:
+                    report_progress()  # the previous article is done, whatever became of it
+                self._pause()
+                counts["articles"] += 1
                 if isinstance(item, Failure):
                     report.failed.append((item.where, item.reason))
                     continue
@@ -176,15 +213,21 @@ class Ingester:
                     continue
                 pending.append(_Pending(article, self.identity(item), old is not None, chunks))
                 n_pending_chunks += len(chunks)
+                counts["chunks"] += len(chunks)
                 if n_pending_chunks >= self.flush_chunks:
                     bar.update(task, note=f"embedding {n_pending_chunks} chunks")
-                    self._flush(pending, report)
+                    self._flush(pending, report, report_progress)
                     pending, n_pending_chunks = [], 0
                     bar.update(task, note="")
             if pending:
-                self._flush(pending, report)
+                self._flush(pending, report, report_progress)
+            report_progress()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _pause(self) -> None:
+        if self.priority is not None:
+            self.priority.pause()
 
     def _derive(self, article: Article, where: str, report: IngestReport) -> None:
         """Derived layers (positions) run before the commit, inside the article's time limit.
@@ -195,7 +238,8 @@ class Ingester:
         if self.on_article is None:
             return
         try:
-            self.on_article(article)
+            # Derived layers read the article without its planted instructions (offsets kept).
+            self.on_article(data_only(article))
         except TimeLimitExceeded:
             raise
         except Exception:
@@ -249,12 +293,25 @@ class Ingester:
             return build_article(raw, target), records[target]
         return build_article(raw, _checked(new_id, raw)), None
 
-    def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
+    def _flush(self, pending: list[_Pending], report: IngestReport,
+               on_embedded: Callable[[int], None] | None = None) -> None:
         texts = [c.index_text for p in pending for c in p.chunks]
         embed_array = getattr(self.embedder, "embed_array", None)
-        # Small batches through the encoder queries share: a search waits for one batch, not the upload.
-        vectors = (embed_array(texts, batch_size=self.embed_batch) if embed_array
-                   else self.embedder.embed_documents(texts))
+        vectors: list[Any] = [None] * len(texts)
+        # One encoder batch at a time (unless the embedder cannot batch), queries first between two.
+        # Longest first, as one large encode call would order them, so no batch pads much.
+        step = self.embed_batch if embed_array else PROGRESS_EMBED_SLICE
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for lo in range(0, len(order), step):
+            self._pause()
+            idx = order[lo : lo + step]
+            part = [texts[i] for i in idx]
+            got = (list(embed_array(part, batch_size=self.embed_batch)) if embed_array
+                   else self.embedder.embed_documents(part))
+            for i, vector in zip(idx, got, strict=True):
+                vectors[i] = vector
+            if on_embedded is not None:
+                on_embedded(len(part))
         self.store.mark_dirty()
         # Old versions out (records first), new chunks in, then the new records: the commit.
         self.store.delete_articles([p.article.article_id for p in pending if p.existed])

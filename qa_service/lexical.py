@@ -4,6 +4,12 @@ Rebuilt from Chroma's stored documents whenever the generation token stored with
 the collection changes, so a crash, a second replica or a shared Chroma server
 never leaves the two disagreeing. Readers get an immutable Snapshot (BM25 model
 and chunk table together), so a rebuild during a query cannot mix two versions.
+
+Queries never wait for a rebuild: a reader that finds the snapshot stale starts one in
+the background and keeps answering from the old snapshot until the new one is swapped in
+(the retriever drops whatever the old snapshot names that has changed since). Writers
+call `refresh(wait=True)` after their commit, off the request path, so a search after an
+upload returns sees it. A rebuild re-tokenises only the chunks it has not seen before.
 """
 
 from __future__ import annotations
@@ -103,38 +109,77 @@ class LexicalIndex:
         self.cache_dir = cache_dir
         self.snapshot = Snapshot()
         self.stemmer = _stemmer()
-        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time
+        self._dirty_seen: tuple[tuple[str, str, bool], float] | None = None  # a dirty key, first seen when
+        # (chunk id, content hash) -> its tokens, from the last build: a rebuild tokenises only new chunks.
+        self._tokens: dict[tuple[str, str], list[str]] = {}
 
-    def refresh(self) -> Snapshot:
-        """The snapshot matching Chroma's current state; cheap when nothing changed."""
-        state = self.store.state()
-        key = (str(self.store.chunks.id), str(state.get("generation", "")), bool(state.get("dirty", False)))
+    def refresh(self, wait: bool = False) -> Snapshot:
+        """The snapshot to read; cheap when nothing changed.
+
+        A stale one is returned as it is while a background build makes the next (the
+        very first build, and `wait=True`, build here instead).
+        """
+        key = self._key()
         snap = self.snapshot
-        if snap.key == key and not (key[2] and time.monotonic() - snap.built > DIRTY_REBUILD_S):
+        if not self._stale(snap, key):
             return snap
-        with self._lock:
-            snap = self.snapshot
-            if snap.key == key and not (key[2] and time.monotonic() - snap.built > DIRTY_REBUILD_S):
-                return snap
-            loaded = None if key[2] else self._load_cache(key)
-            self.snapshot = loaded or self._rebuild(key)
+        if wait or not snap.built:
+            with self._build_lock:
+                key = self._key()
+                if self._stale(self.snapshot, key):
+                    self._build(key)
             return self.snapshot
+        if self._build_lock.acquire(blocking=False):  # else a build is already under way
+            threading.Thread(target=self._build_in_background, name="bm25-rebuild", daemon=True).start()
+        return snap
+
+    def _key(self) -> tuple[str, str, bool]:
+        state = self.store.state()
+        return (str(self.store.chunks.id), str(state.get("generation", "")), bool(state.get("dirty", False)))
+
+    def _stale(self, snap: Snapshot, key: tuple[str, str, bool]) -> bool:
+        if not snap.built or snap.key[:2] != key[:2]:
+            return True  # never built, or another generation
+        if not key[2]:
+            return snap.key[2]  # clean now: a view taken while a writer was busy is redone
+        # A writer is busy: what it commits appears with the next generation. Unless it stays
+        # busy for long (a crashed writer may have committed without bumping the generation).
+        now = time.monotonic()
+        if self._dirty_seen is None or self._dirty_seen[0] != key:
+            self._dirty_seen = (key, now)
+        return now - max(self._dirty_seen[1], snap.built) > DIRTY_REBUILD_S
+
+    def _build_in_background(self) -> None:
+        try:  # the lock was taken by the reader that started this thread
+            key = self._key()
+            if self._stale(self.snapshot, key):
+                self._build(key)
+        except Exception:  # readers keep the old snapshot; the next refresh tries again
+            log.exception("background BM25 rebuild failed")
+        finally:
+            self._build_lock.release()
+
+    def _build(self, key: tuple[str, str, bool]) -> None:
+        loaded = None if key[2] else self._load_cache(key)
+        self.snapshot = loaded or self._rebuild(key)  # one assignment: readers see old or new, whole
 
     def _rebuild(self, key: tuple[str, str, bool]) -> Snapshot:
         records = self.store.article_records()
         committed = {aid: r.content_hash for aid, r in records.items()}
-        raw = self.store.all_chunks()
+        raw = self.store.all_chunks(include_documents=False)
         rows = [
-            (i, m, d)
-            for i, m, d in zip(raw["ids"], raw["metadatas"], raw["documents"], strict=True)
+            (i, m)
+            for i, m in zip(raw["ids"], raw["metadatas"], strict=True)
             if m is not None and committed.get(m.get("article_id")) == m.get("content_hash")
         ]
+        keys = [(i, str(m.get("content_hash", ""))) for i, m in rows]
+        tokens = self._tokenized(keys)
         bm25 = None
-        if rows:
-            tokens = bm25s.tokenize([normalise_spelling(r[2] or "") for r in rows], stopwords="en",
-                                    stemmer=self.stemmer, show_progress=False)
+        if any(tokens[k] for k in keys):  # bm25s cannot index a corpus without a single token
             bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
+            bm25.index([tokens[k] for k in keys], show_progress=False)
+        self._tokens = tokens  # only the current chunks' tokens are kept
         snap = Snapshot.make(key, [r[0] for r in rows], [dict(r[1]) for r in rows], committed,
                              {r.source.lower(): r.source for r in records.values() if r.source}, bm25)
         if not key[2]:  # never persist a view taken while an ingest was writing
@@ -178,6 +223,21 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError) as exc:
             log.warning("BM25 cache unreadable, rebuilding: %s", exc)
             return None
+
+    def _tokenized(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """Tokens of these chunks: known ones from the last build, the others read and tokenised."""
+        out = {k: self._tokens[k] for k in keys if k in self._tokens}
+        missing = [k for k in keys if k not in out]
+        for lo in range(0, len(missing), 5000):
+            part = missing[lo : lo + 5000]
+            got = self.store.chunks.get(ids=[cid for cid, _ in part], include=["documents", "metadatas"])
+            docs = {(cid, str((m or {}).get("content_hash", ""))): d or ""
+                    for cid, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)}
+            texts = [normalise_spelling(docs.get(k, "")) for k in part]  # "" if deleted meanwhile
+            words = bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, return_ids=False,
+                                   show_progress=False)
+            out.update(zip(part, words, strict=True))
+        return out
 
     # ------------------------------------------------------------------
     def tokenize_query(self, text: str) -> list[str]:

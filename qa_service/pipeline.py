@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft, Verifier, parse_raw, sentences
 from qa_service.models import Answer, Citation, RetrievedParagraph
-from qa_service.safety import is_injection
+from qa_service.safety import has_data, is_injection
 from qa_service.text import sentence_spans
 
 # -- events -----------------------------------------------------------------------
@@ -129,7 +129,9 @@ class Pipeline:
             state.standalone = parts.condense(state.question, state.history) if state.history else state.question
         yield Meta(conversation_id=state.conversation_id, standalone_question=state.standalone)
         with _timed(state, "retrieve"):
-            state.retrieved = parts.retrieve(state.standalone, state.filters)
+            # A paragraph of nothing but planted instructions is no evidence (indexes built before
+            # ingest left such text out, and the positions layer's boost, can still bring one).
+            state.retrieved = [p for p in parts.retrieve(state.standalone, state.filters) if has_data(p.text)]
         yield Retrieved(paragraphs=state.retrieved)
         with _timed(state, "judge"):
             self._gate(state)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa_service.conversations import ConversationSummary
+from qa_service.jobs import IngestJobs
 from qa_service.models import Answer, Article, RetrievedParagraph
 from qa_service.pipeline import StreamEvent
 from qa_service.service_types import IngestReport, SearchFilters
@@ -34,11 +36,22 @@ class QAServiceProtocol(Asks, Protocol):
 
     def remove(self, article_id: str) -> None: ...
 
+    @property
+    def jobs(self) -> IngestJobs: ...  # large uploads, ingested in the background
+
     def list_articles(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Article]]: ...
 
     def get_article(self, article_id: str) -> Article: ...
 
     def article_records(self) -> dict[str, ArticleRecord]: ...
+
+    def recent_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]: ...
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]: ...
+
+    def keep_answer(self, conversation_id: str, answer: Answer) -> int: ...
+
+    def delete_conversation(self, conversation_id: str) -> None: ...
 
     def ready(self) -> bool: ...
 

@@ -17,12 +17,13 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from qa_service.errors import InvalidInputError, NotFoundError
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Article, Paragraph, RetrievedParagraph
 from qa_service.news_signals import dates_in, outlet_clauses, sources_in
+from qa_service.priority import QueryFirst
 from qa_service.store import ChromaStore
 
 MODES = ("hybrid", "dense", "bm25")
@@ -43,6 +44,7 @@ class HybridRetriever(BaseRetriever):
     bm25_weight: float = 1.0  # weight of BM25 lists against dense ones in the fusion
     outlet_clauses: bool = True  # per-outlet lists also search the clause about that outlet
     outlet_quota: bool = True  # multi-outlet questions take turns between outlets' rankings
+    priority: QueryFirst = Field(default_factory=QueryFirst)  # shared with the ingester
 
     _articles: OrderedDict[tuple[str, str], Article] = PrivateAttr(default_factory=OrderedDict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -56,6 +58,11 @@ class HybridRetriever(BaseRetriever):
     # -------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None,
                mode: str | None = None) -> list[RetrievedParagraph]:
+        with self.priority.query():  # a running ingest steps aside meanwhile (priority.py)
+            return self._search(query, k, filters, mode)
+
+    def _search(self, query: str, k: int | None, filters: dict[str, Any] | None,
+                mode: str | None) -> list[RetrievedParagraph]:
         k = k or self.k
         mode = mode or self.mode
         if mode not in MODES:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from qa_service.answerability.actors import ActorDirectory
 from qa_service.answerability.judge import AnswerabilityJudge, AnswerabilityModel
@@ -20,11 +20,12 @@ from qa_service.answerability.vectors import WordVectors
 from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
-from qa_service.conversations import ConversationStore
+from qa_service.conversations import ConversationStore, ConversationSummary, answer_record
 from qa_service.embeddings import SentenceTransformerEmbeddings
-from qa_service.errors import InvalidInputError, QAError
+from qa_service.errors import ConflictError, DependencyUnavailable, InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
-from qa_service.ingest import Ingester, IngestResult
+from qa_service.ingest import Ingester, IngestResult, ProgressHook
+from qa_service.jobs import IngestJobs
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Answer, Article, RetrievedParagraph
 from qa_service.pipeline import Final, Pipeline, PipelineParts, PipelineState, StreamEvent
@@ -34,10 +35,41 @@ from qa_service.store import ArticleRecord, ChromaStore, make_client
 
 log = logging.getLogger(__name__)
 
+CLOSEST_KEPT = 3  # a kept refusal's closest paragraphs, which the page links to
+
 __all__ = ["QAService", "build_service", "SearchFilters", "IngestReport", "StreamEvent", "checked_text"]
 
 
-class QAService:
+class ConversationPages:
+    """What the web page lists and reloads: shared by the service and the tests' fake, which
+    both keep a real ConversationStore and serve articles."""
+
+    conversations: ConversationStore
+
+    def get_article(self, article_id: str) -> Article:
+        raise NotImplementedError
+
+    def recent_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
+        return self.conversations.recent(limit, offset)
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """Summary and turns; NotFoundError for an unknown id."""
+        summary = self.conversations.summary(conversation_id)
+        return {**vars(summary), "turns": self.conversations.transcript(conversation_id)}
+
+    def keep_answer(self, conversation_id: str, answer: Answer) -> int:
+        """Keep a streamed answer's full record beside its turn, once every citation checks out
+        against the index (InvalidInputError otherwise). Returns the turn's seq."""
+        seq = self.conversations.attach_answer(conversation_id, verified_record(self, answer))
+        if seq is None:
+            raise ConflictError("this conversation holds no unrecorded answer with that text")
+        return seq
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self.conversations.delete(conversation_id)
+
+
+class QAService(ConversationPages):
     """Facade over ingestion, index, retrieval and the answering chain.
 
     All methods are synchronous and safe for concurrent readers; async front ends
@@ -52,8 +84,8 @@ class QAService:
         retriever: HybridRetriever,
         ingester: Ingester,
         conversations: ConversationStore,
-        extractive: ExtractiveGenerator,
-        chat_model: Any | None = None,
+        pipeline: Pipeline,
+        judge: AnswerabilityJudge,
         positions: Any | None = None,
     ) -> None:
         self.settings = settings
@@ -62,101 +94,38 @@ class QAService:
         self.retriever = retriever
         self.ingester = ingester
         self.conversations = conversations
-        self.extractive = extractive
-        self.chat_model = chat_model
+        self.pipeline = pipeline
+        self.judge = judge
         self.positions = positions
         self._write_lock = threading.Lock()  # one ingest at a time per process
-        self.layer = None
-        if positions is not None and settings.use_positions:
-            from qa_service.structured import StructuredLayer
+        # Large uploads are ingested off the request, one at a time (GET /api/jobs/{id}).
+        self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(
+            name, data, replace=replace, on_progress=progress), max_queued=settings.upload_queue_max)
 
-            self.layer = StructuredLayer(positions, self._paragraph)
-        self.generator = self._make_generator()
-        self.condense_prompt = None
-        if chat_model is not None and settings.generator != "extractive":
-            from qa_service.prompts import load_condense_prompt
-
-            self.condense_prompt = load_condense_prompt(settings)  # a broken file fails at start-up
-        self.parts = PipelineParts(
-            condense=self._condense,
-            retrieve=self._retrieve,
-            generator=self.generator,
-            judge=partial(extractive.judge.judge, strict=settings.generator == "extractive"),
-            covered=self.layer.covers if self.layer is not None else None,
-            abstain_threshold=self._threshold(),
-            insufficient=_insufficient,
-        )
-        self.pipeline = Pipeline(self.parts)
-
-    # -- set-up ------------------------------------------------------------------
     @property
     def abstain_threshold(self) -> float:
         """The answerability probability below which no generator runs (fitted, or QA_ABSTAIN_THRESHOLD)."""
-        return self.parts.abstain_threshold
-
-    def _threshold(self) -> float:
-        if self.settings.abstain_threshold is not None:
-            return self.settings.abstain_threshold
-        model = self.extractive.judge.model
-        return model.threshold if self.settings.generator == "extractive" else model.llm_threshold
-
-    def _retrieve(self, question: str, filters: dict[str, Any]) -> list[RetrievedParagraph]:
-        hits = self.retriever.search(question, k=self.settings.top_k, filters=filters)
-        if self.layer is not None and not filters:
-            hits = self.layer.boost(question, hits, self.settings.top_k)
-        return hits
-
-    def _paragraph(self, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
-        try:
-            article = self.store.get_article(article_id)
-        except QAError:
-            return None
-        para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None)
-        if para is None:
-            return None
-        return retrieved_paragraph(article, para, score=0.0)
-
-    def _make_generator(self) -> Any:
-        spec = self.settings.generator
-        if spec == "extractive":
-            if self.layer is not None:
-                from qa_service.structured import StructuredGenerator
-
-                return StructuredGenerator(self.extractive, self.layer)
-            return self.extractive
-        if self.chat_model is None:
-            raise InvalidInputError(f"generator {spec!r} needs a chat model")
-        from qa_service.generators.llm_generator import LLMGenerator
-        from qa_service.prompts import load_answer_prompt
-
-        llm = LLMGenerator(self.chat_model, load_answer_prompt(self.settings), self.settings.prompt_token_budget)
-        return LLMStreamer(llm, name=spec)
-
-    def _condense(self, question: str, history: list[dict[str, str]]) -> str:
-        if not history:
-            return question
-        if self.condense_prompt is not None and self.chat_model is not None:
-            from qa_service.generators.llm_generator import condense
-
-            try:
-                return condense(self.chat_model, self.condense_prompt, history, question)
-            except Exception:  # fall back to the rule rather than fail the question
-                log.exception("LLM condensing failed; using the rule")
-        return condense_rule(question, history)
+        return self.pipeline.parts.abstain_threshold
 
     # -- ingestion -----------------------------------------------------------------
     def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
         with self._write_lock:
-            return self.ingester.ingest_paths(paths, progress=progress)
+            report = self.ingester.ingest_paths(paths, progress=progress)
+            self.lexical_refresh(wait=True)  # here, not in the next query (lexical.py)
+            return report
 
-    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestResult:
+    def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
+                     on_progress: ProgressHook | None = None) -> IngestResult:
         """One uploaded file; it never replaces a different article unless `replace` is set."""
         with self._write_lock:
-            return self.ingester.ingest_bytes(filename, data, replace=replace)
+            report = self.ingester.ingest_bytes(filename, data, replace=replace, on_progress=on_progress)
+            self.lexical_refresh(wait=True)
+            return report
 
     def remove(self, article_id: str) -> None:
         with self._write_lock:
             self.ingester.remove(article_id)
+            self.lexical_refresh(wait=True)
 
     # -- reading ---------------------------------------------------------------------
     def search(self, query: str, k: int = 8, filters: SearchFilters | None = None) -> list[RetrievedParagraph]:
@@ -202,7 +171,7 @@ class QAService:
             yield event
 
     def _add_usage(self, answer: Answer) -> None:
-        llm = getattr(self.generator, "llm", None)
+        llm = getattr(self.pipeline.parts.generator, "llm", None)
         usage = getattr(llm, "last_usage", None) if llm is not None else None
         if usage is not None and not answer.diagnostics.get("abstain_reason") == "low_support":
             answer.diagnostics["prompt_tokens"] = usage.prompt_tokens
@@ -224,21 +193,51 @@ class QAService:
         return self.store.get_article(article_id)
 
     def ready(self) -> bool:
+        """True when the index can be read; DependencyUnavailable (with its reason) when Chroma is gone."""
         try:
             self.lexical_refresh()
             return True
+        except DependencyUnavailable:
+            raise
         except Exception:
             log.exception("readiness check failed")
             return False
 
-    def lexical_refresh(self) -> None:
-        self.retriever.lexical.refresh()
+    def lexical_refresh(self, wait: bool = False) -> None:
+        self.retriever.lexical.refresh(wait=wait)
 
     def stats(self) -> dict[str, Any]:
         records = self.store.article_records()
         return {"articles": len(records), "paragraphs": sum(r.paragraphs for r in records.values()),
                 "chunks": self.store.chunks.count(), "generation": self.store.generation(),
                 "embedding_model": self.embedder.name}
+
+
+def verified_record(store: HasArticles, answer: Answer) -> dict[str, Any]:
+    """What is kept of an answer sent back by a client: its citations must stand verbatim in the
+    indexed paragraphs; of its closest paragraphs, those that still match the index."""
+    articles: dict[str, Article | None] = {}
+
+    def paragraph_text(article_id: str, paragraph_id: str) -> tuple[str, str] | None:
+        if article_id not in articles:
+            try:
+                articles[article_id] = store.get_article(article_id)
+            except QAError:
+                articles[article_id] = None
+        article = articles[article_id]
+        para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None) if article else None
+        return (article.title, para.text) if article and para else None
+
+    for c in answer.citations:
+        found = paragraph_text(c.article_id, c.paragraph_id)
+        if found is None or found != (c.title, c.paragraph_text) or c.paragraph_text[c.start:c.end] != c.quote:
+            raise InvalidInputError(f"citation [{c.marker}] does not match the index")
+    closest = [r for r in answer.retrieved[:CLOSEST_KEPT] if paragraph_text(r.article_id, r.paragraph_id) == (r.title, r.text)]
+    return answer_record(answer, closest)
+
+
+class HasArticles(Protocol):
+    def get_article(self, article_id: str) -> Article: ...
 
 
 def checked_text(text: str | None, max_chars: int, what: str) -> str:
@@ -278,9 +277,10 @@ def _filters(filters: SearchFilters | dict[str, Any] | None) -> dict[str, Any]:
 def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings | None = None,
                   chroma_client: Any | None = None, chat_model: Any | None = None,
                   positions: Any | None = None) -> QAService:
-    """Build every client from settings (or take the ones given, e.g. shared by tests)."""
+    """Build every client and part from settings (or take the clients given, e.g. shared by tests)."""
+    # The Chroma client first: while its server is down, a start-up retry costs no model load.
+    client = chroma_client or make_client(settings.index_dir, settings.chroma_url, settings.chroma_timeout_s)
     embedder = embedder or SentenceTransformerEmbeddings.load(settings.embedding_model, settings.embed_batch_size)
-    client = chroma_client or make_client(settings.index_dir, settings.chroma_url)
     store = ChromaStore(client, settings.collection, embedder.name)
     store.check_model()
     lexical = LexicalIndex(store, settings.index_dir / f"bm25-{settings.collection}")
@@ -302,15 +302,92 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     ingester = Ingester(store, embedder, chunker,
                         on_article=positions.update_article if positions is not None else None,
                         on_remove=positions.remove_article if positions is not None else None,
-                        flush_chunks=settings.ingest_flush_chunks)
-    extractive = ExtractiveGenerator(build_judge(lexical, embedder, positions))
+                        flush_chunks=settings.ingest_flush_chunks, max_article_chars=settings.max_article_chars,
+                        article_time_limit_s=settings.article_time_limit_s, embed_batch=settings.ingest_embed_batch,
+                        priority=retriever.priority)
+    judge = build_judge(lexical, embedder, positions)
     conversations = ConversationStore(settings.conversation_path, settings.conversation_max_turns,
                                       settings.conversation_max_conversations)
-    service = QAService(settings, store, embedder, retriever, ingester, conversations, extractive,
-                        chat_model=chat_model, positions=positions)
+    pipeline = Pipeline(build_parts(settings, store, retriever, judge, positions, chat_model))
+    service = QAService(settings, store, embedder, retriever, ingester, conversations, pipeline, judge,
+                        positions=positions)
     if positions is not None:
         sync_positions(service)
     return service
+
+
+def build_parts(settings: Settings, store: ChromaStore, retriever: HybridRetriever, judge: AnswerabilityJudge,
+                positions: Any | None, chat_model: Any | None) -> PipelineParts:
+    """The pipeline's steps for the configured generator, with the positions layer where it is on."""
+    layer = None
+    if positions is not None and settings.use_positions:
+        from qa_service.structured import StructuredLayer
+
+        layer = StructuredLayer(positions, partial(_paragraph, store))
+    extractive = ExtractiveGenerator(judge)
+    generator: Any
+    condense_prompt = None
+    if settings.generator == "extractive":
+        threshold = judge.model.threshold
+        if layer is not None:
+            from qa_service.structured import StructuredGenerator
+
+            generator = StructuredGenerator(extractive, layer)
+        else:
+            generator = extractive
+    else:
+        if chat_model is None:
+            raise InvalidInputError(f"generator {settings.generator!r} needs a chat model")
+        from qa_service.generators.llm_generator import LLMGenerator
+        from qa_service.prompts import load_answer_prompt, load_condense_prompt
+
+        threshold = judge.model.llm_threshold
+        llm = LLMGenerator(chat_model, load_answer_prompt(settings), settings.prompt_token_budget)
+        generator = LLMStreamer(llm, name=settings.generator)
+        condense_prompt = load_condense_prompt(settings)  # a broken file fails at start-up
+    if settings.abstain_threshold is not None:
+        threshold = settings.abstain_threshold
+    return PipelineParts(
+        condense=partial(_condense, chat_model, condense_prompt),
+        retrieve=partial(_retrieve, retriever, layer, settings.top_k),
+        generator=generator,
+        judge=partial(judge.judge, strict=settings.generator == "extractive"),
+        covered=layer.covers if layer is not None else None,
+        abstain_threshold=threshold,
+        insufficient=_insufficient,
+    )
+
+
+def _retrieve(retriever: HybridRetriever, layer: Any | None, k: int, question: str,
+              filters: dict[str, Any]) -> list[RetrievedParagraph]:
+    hits = retriever.search(question, k=k, filters=filters)
+    if layer is not None and not filters:
+        hits = layer.boost(question, hits, k)
+    return hits
+
+
+def _paragraph(store: ChromaStore, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
+    try:
+        article = store.get_article(article_id)
+    except QAError:
+        return None
+    para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None)
+    if para is None:
+        return None
+    return retrieved_paragraph(article, para, score=0.0)
+
+
+def _condense(chat_model: Any | None, prompt: Any | None, question: str, history: list[dict[str, str]]) -> str:
+    if not history:
+        return question
+    if prompt is not None and chat_model is not None:
+        from qa_service.generators.llm_generator import condense
+
+        try:
+            return condense(chat_model, prompt, history, question)
+        except Exception:  # fall back to the rule rather than fail the question
+            log.exception("LLM condensing failed; using the rule")
+    return condense_rule(question, history)
 
 
 def build_judge(lexical: LexicalIndex, embedder: Any, positions: Any | None) -> AnswerabilityJudge:

@@ -14,19 +14,72 @@ one (identical vectors make HNSW inserts pathologically slow).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from qa_service.errors import IndexMismatchError, NotFoundError
+from qa_service.errors import DependencyUnavailable, IndexMismatchError, NotFoundError
 from qa_service.models import Article, Chunk
+
+log = logging.getLogger(__name__)
 
 STATE_ID = "__state__"
 _UNIT = [1.0, 0.0]
+CHROMA = "the vector store (Chroma)"
+
+
+@contextmanager
+def chroma_failures() -> Iterator[None]:
+    """Chroma's transport failures as the one domain error the front ends know (503, exit 75, ...)."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
+        raise DependencyUnavailable(CHROMA, type(exc).__name__) from exc
+    except ValueError as exc:
+        # chromadb's own client wraps a refused connection as ValueError("Could not connect ...").
+        if "could not connect" in str(exc).lower():
+            raise DependencyUnavailable(CHROMA, "could not connect") from exc
+        raise
+
+
+class Guarded:
+    """A Chroma client or collection whose calls raise DependencyUnavailable when the server is gone.
+
+    Wrapping the objects (not each store method) also covers the readers that use
+    `store.chunks` directly (lexical refresh, stats, vector look-ups).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with chroma_failures():
+                result = attr(*args, **kwargs)
+            # Collections handed out by the client are guarded too.
+            return Guarded(result) if _is_collection(result) else result
+
+        return call
+
+
+def _is_collection(obj: Any) -> bool:
+    from chromadb.api.models.Collection import Collection
+
+    return isinstance(obj, Collection)
 
 
 def _placeholder_vector(key: str) -> list[float]:
@@ -34,8 +87,9 @@ def _placeholder_vector(key: str) -> list[float]:
     return [math.cos(angle), math.sin(angle)]
 
 
-def make_client(index_dir: Any, chroma_url: str | None) -> Any:
+def make_client(index_dir: Any, chroma_url: str | None, timeout_s: float = 30.0) -> Any:
     import chromadb
+    import httpx
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -43,12 +97,23 @@ def make_client(index_dir: Any, chroma_url: str | None) -> Any:
         from urllib.parse import urlparse
 
         url = urlparse(chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        with chroma_failures():
+            # The client checks the server as it is made, with no time limit: a hung server
+            # would hang us, so a bounded heartbeat first.
+            httpx.get(f"{chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=timeout_s)
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        # chromadb offers no request timeout setting; its httpx session takes one.
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            session.timeout = httpx.Timeout(timeout_s)
+        else:
+            log.warning("cannot set a timeout on this chromadb client: a hung Chroma server blocks requests")
+        return Guarded(client)
     index_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
 
@@ -67,7 +132,7 @@ class ArticleRecord:
 
 class ChromaStore:
     def __init__(self, client: Any, name: str, model_name: str) -> None:
-        self.client = client
+        self.client = client = client if isinstance(client, Guarded) else Guarded(client)
         self.model_name = model_name
         # No embedding function: vectors are always computed by our own embedder
         # (Chroma's default one would try to download a model).

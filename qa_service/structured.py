@@ -11,6 +11,8 @@ Both fall back to the plain path when the layer has nothing for the question.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -43,12 +45,30 @@ def human_date(iso: str, precision: str) -> str:
 
 
 class StructuredLayer:
-    def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None]) -> None:
+    def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None],
+                 remembered: int = 64) -> None:
         self.positions = positions
         self.paragraph = paragraph  # (article_id, paragraph_id) -> RetrievedParagraph
+        # covers(), boost() and draft() each ask for one question's focus: look it up once.
+        self._focus: OrderedDict[tuple[str, object], list[tuple[str, str, Any]]] = OrderedDict()
+        self._remembered = remembered
+        self._lock = threading.Lock()
 
     def focus(self, question: str) -> list[tuple[str, str, Any]]:
         """(actor or "", paragraph_id, entry) the layer says answer this question, best first."""
+        key = (question, self.positions.version())  # a re-extracted article changes the answer
+        with self._lock:
+            if key in self._focus:
+                self._focus.move_to_end(key)
+                return list(self._focus[key])
+        found = self._find_focus(question)
+        with self._lock:
+            self._focus[key] = found
+            while len(self._focus) > self._remembered:
+                self._focus.popitem(last=False)
+        return list(found)
+
+    def _find_focus(self, question: str) -> list[tuple[str, str, Any]]:
         kind = classify(question)
         if kind == "when":
             return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)]
@@ -57,16 +77,11 @@ class StructuredLayer:
         actors = self.positions.find_actors(question)
         if not actors:
             return []
-        per_actor = self.positions.positions_for(actors, topic=question)
-        out = []
-        for actor in actors:
-            entries = per_actor.get(actor) or []
-            if entries:
-                out.append((actor, entries[0].paragraph_id, entries[0]))
-        return out
+        best = self.positions.best_positions(actors, topic=question)
+        return [(actor, entry.paragraph_id, entry) for actor in actors if (entry := best.get(actor)) is not None]
 
     def events_in(self, paragraph_id: str) -> list[Any]:
-        return [e for e in self.positions.timeline() if e.paragraph_id == paragraph_id]
+        return list(self.positions.events_in(paragraph_id))
 
     def covers(self, question: str) -> bool:
         """A comparison naming two or more actors that each have attributed statements."""

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from qa_service.errors import InvalidInputError, NotFoundError
+from qa_service.conversations import ConversationStore
+from qa_service.errors import NotFoundError
+from qa_service.jobs import IngestJobs
+from qa_service.loaders import Failure, build_article, parse_bytes
 from qa_service.models import Answer, Article, Citation, Paragraph, RetrievedParagraph
 from qa_service.pipeline import CitationEvent, Final, Meta, Retrieved, StreamEvent, Token
 from qa_service.protocol import QAServiceProtocol
-from qa_service.service import IngestReport, SearchFilters, checked_text
+from qa_service.service import ConversationPages, IngestReport, SearchFilters, checked_text
 from qa_service.store import ArticleRecord
 
 
@@ -28,18 +30,20 @@ def make_article(article_id: str, title: str, paragraphs: list[str], **meta: Any
                    text="\n\n".join(paragraphs), **meta)
 
 
-class FakeQAService:
+class FakeQAService(ConversationPages):
     """Answers by picking the first paragraph sharing a word with the question."""
 
     def __init__(self, *, stream_delay: float = 0.0) -> None:
         self.articles: dict[str, Article] = {}
-        self.conversations: dict[str, list[dict[str, str]]] = {}
+        # The real store, in memory: the conversation routes are tested against its behaviour.
+        self.conversations = ConversationStore(Path(":memory:"))
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.stream_delay = stream_delay
         self.stream_pulled = 0
         self.stream_closed = threading.Event()
         self.is_ready = True
         self.max_chars = 2000  # Settings().max_message_chars
+        self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(name, data, replace))
         self.add(make_article(
             "nato-aid", "NATO allies pledge military aid",
             ["Germany pledged 500 air defence missiles to Ukraine on Tuesday.",
@@ -68,19 +72,20 @@ class FakeQAService:
         raise NotImplementedError
 
     def ingest_bytes(self, filename: str, data: bytes, replace: bool = False) -> IngestReport:
+        """The real loaders parse the upload (same formats, same per-file failures); no index."""
         self.calls.append(("ingest_bytes", {"filename": filename, "size": len(data), "replace": replace}))
-        if not filename.endswith((".txt", ".html", ".md", ".json")):
-            return IngestReport(failed=[(filename, "unsupported format")])
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"{filename} is not valid UTF-8") from exc
-        lines = [line for line in text.splitlines() if line.strip()]
-        article_id = Path(filename).stem
-        existed = article_id in self.articles
-        self.add(make_article(article_id, lines[0], lines[1:] or lines))
-        return IngestReport(added=[] if existed else [article_id], updated=[article_id] if existed else [],
-                            paragraphs=len(lines) - 1)
+        report = IngestReport()
+        for item in parse_bytes(data, Path(filename)):
+            if isinstance(item, Failure):
+                report.failed.append((item.where, item.reason))
+                continue
+            article_id = Path(item.origin).stem
+            existed = article_id in self.articles
+            article = build_article(item, article_id)
+            self.add(article)
+            (report.updated if existed else report.added).append(article_id)
+            report.paragraphs += len(article.paragraphs)
+        return report
 
     def remove(self, article_id: str) -> None:
         if self.articles.pop(article_id, None) is None:
@@ -116,11 +121,11 @@ class FakeQAService:
     def _answer(self, question: str, conversation_id: str | None, history: list[dict[str, str]] | None,
                 filters: SearchFilters | None) -> Answer:
         question = checked_text(question, self.max_chars, "question")
-        if conversation_id is not None and conversation_id not in self.conversations:
+        if conversation_id is not None and not self.conversations.exists(conversation_id):
             raise NotFoundError(f"unknown conversation {conversation_id!r}")
         if history is None:
-            conversation_id = conversation_id or uuid.uuid4().hex
-            self.conversations.setdefault(conversation_id, []).append({"role": "user", "content": question})
+            conversation_id = conversation_id or self.conversations.new()
+            self.conversations.append(conversation_id, "user", question)
         retrieved = self.search(question, 4, filters)
         if not retrieved:
             return Answer(question=question, answer="The articles do not say.", abstained=True,

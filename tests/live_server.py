@@ -23,12 +23,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         # The real entry point (`qa serve` builds the service once, at start-up).
-        cmd = [str(Path(sys.executable).parent / "qa"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [str(Path(sys.executable).parent / "qa"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+               *args]
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                      stderr=subprocess.STDOUT)

@@ -135,3 +135,29 @@ def test_model_file_is_fitted_and_consistent() -> None:
     assert info.get("fitted_by") == "bench/fit_answerability.py"
     assert 0.0 < MODEL.llm_threshold <= MODEL.threshold < 1.0
     assert set(MODEL.weights) == set(info["features"])
+
+
+def test_names_without_the_asked_topic_are_a_near_miss() -> None:
+    # Rutte and Taiwan in one sentence, but nothing about Taiwan's defence budget.
+    p = para("Rutte warned that a lopsided peace could embolden adversaries, from Beijing targeting Taiwan to "
+             "Pyongyang threatening South Korea.")
+    j = judge().judge("What did Rutte say about Taiwan's defence budget?", [p])
+    assert j.features["entity_unit"] == 1.0
+    assert j.features["topic_soft"] < 0.5
+
+
+def test_why_is_answered_with_the_reason_clause(sample_service) -> None:
+    answer = sample_service.ask("Why could the frost also hurt next year's coffee crop?")
+    assert not answer.abstained
+    assert answer.answer.startswith("Because frost damages the branches")
+    quote = answer.citations[0].quote
+    assert quote.startswith("because frost") and quote in answer.citations[0].paragraph_text
+
+
+def test_reason_clause_needs_a_cue_and_some_words() -> None:
+    from qa_service.generators.extractive import reason_clause
+
+    assert reason_clause("The union called off the strike because the government agreed to hire drivers.") \
+        == "because the government agreed to hire drivers."
+    assert reason_clause("Output has grown since 2014 after the reform.") is None  # times, not reasons
+    assert reason_clause("Prices rose due to frost.") is None  # too short to stand alone

@@ -25,16 +25,16 @@ def _env(index_dir: Path) -> dict[str, str]:
     return env | {"QA_INDEX_DIR": str(index_dir)}
 
 
-# Measured 2026-11-28 with `qa eval eval/gold/sample-test.jsonl --articles data/articles --json`
-# (extractive generator, the fitted answerability model): recall@10 1.0, quote validity 1.0
-# (46 citations), answer match 0.933, abstention F1 0.462 (3 of 10 near misses refused, no
+# Measured 2026-11-29 with `qa eval eval/gold/sample-test.jsonl --articles data/articles --json`
+# (extractive generator, the fitted answerability model with its topic feature): recall@10 1.0,
+# quote validity 1.0, answer match 0.90, abstention F1 0.706 (6 of 10 near misses refused, one
 # answerable question refused). The old word-overlap gate scored 0.778 F1 on this set but
 # refused 26 of 28 readers' paraphrases; see README "Answerability figures".
 THRESHOLDS = {
     ("retrieval", "evidence_recall@10"): 0.95,
     ("citations", "quote_validity"): 1.0,
-    ("answers", "answer_match"): 0.90,
-    ("abstention", "f1"): 0.40,
+    ("answers", "answer_match"): 0.85,
+    ("abstention", "f1"): 0.60,
 }
 
 

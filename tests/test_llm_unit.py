@@ -162,8 +162,8 @@ def test_packing_stops_at_first_paragraph_that_does_not_fit(settings: Settings) 
 
 def test_source_block_carries_provenance() -> None:
     block = format_source(3, para(3, "Rutte spoke."))
-    assert block.splitlines()[0] == "[3] Article (source: Wire; date: 2024-12-03; section: Section)"
-    assert block.endswith("Rutte spoke.")
+    assert block.splitlines() == ['<source id="3">', "[3] Article (source: Wire; date: 2024-12-03; section: Section)",
+                                  "Rutte spoke.", "</source>"]
 
 
 # --- generator with fake models ------------------------------------------------------

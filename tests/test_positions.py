@@ -220,3 +220,99 @@ def test_cli_commands_print_tables_and_json(index, tmp_path, monkeypatch) -> Non
     table = runner.invoke(app, ["positions", "Peskov", "--topic", "membership"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "Dmitry Peskov" in table.output and "dismiss" in table.output
     assert runner.invoke(app, ["timeline", "--actor", "Nobody Atall"]).exit_code == 1
+
+
+# ---------------------------------------------------------------- indexed reads (issue 13)
+
+QUESTIONS = [
+    "What is Rutte's position on peace talks?",
+    "How do NATO, Ukraine and Russia differ on Ukraine's membership?",
+    "What did the Kremlin spokesman say about NATO?",
+    "What did Zelensky acknowledge about military capacity?",
+    "When did the NATO summit start?",
+    "When does the Trump administration take office?",
+    "When was the Budapest Memorandum signed?",
+    "When did Russia violate Ukraine's sovereignty?",
+    "What is the weather in Lisbon?",
+]
+
+
+def scanned_when(index: PositionsIndex, question: str, limit: int) -> list:
+    """The "when" ranking as a scan over the whole timeline: what the indexed query must equal."""
+    from qa_service.positions.index import content_words
+    from qa_service.positions.store import actor_keys, matches
+
+    words = content_words(question)
+    actors = index.find_actors(question)
+    scored = []
+    for event in index.timeline():
+        overlap = len(words & content_words(f"{event.description} {event.date_text}"))
+        overlap += 0.5 * len(words & content_words(event.quote))
+        if actors and any(matches(a, actor_keys(event.actors)) for a in actors):
+            overlap += 1
+        if overlap > 0:
+            scored.append((overlap - len(event.description) / 10_000, event))
+    scored.sort(key=lambda x: -x[0])
+    return [e for _, e in scored[:limit]]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_indexed_lookups_equal_the_full_scans(index, question) -> None:
+    actors = index.find_actors(question)
+    best = index.best_positions(actors, topic=question)
+    full = index.positions_for(actors, topic=question)
+    assert best == {a: (full[a][0] if full[a] else None) for a in actors}
+    assert index.when(question, limit=3) == scanned_when(index, question, 3)
+    for event in index.timeline():
+        assert index.events_in(event.paragraph_id) == [e for e in index.timeline()
+                                                       if e.paragraph_id == event.paragraph_id]
+
+
+def test_a_file_of_the_old_schema_is_migrated_with_order_kept(tmp_path, index, seed) -> None:
+    import sqlite3
+
+    from qa_service.positions.store import SCHEMA_VERSION
+
+    (tmp_path / "old").mkdir()
+    old = sqlite3.connect(tmp_path / "old" / "positions.sqlite3")
+    old.executescript("""
+        CREATE TABLE articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, extractor TEXT NOT NULL,
+                               title TEXT, published TEXT);
+        CREATE TABLE actors (article_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
+        CREATE TABLE positions (article_id TEXT NOT NULL, actor TEXT NOT NULL, keys TEXT NOT NULL, published TEXT,
+                                data TEXT NOT NULL);
+        CREATE TABLE events (article_id TEXT NOT NULL, sort_date TEXT NOT NULL, keys TEXT NOT NULL, data TEXT NOT NULL);
+    """)
+    with sqlite3.connect(index.store.path) as new:
+        for table, columns in (("articles", "*"), ("actors", "article_id, name, data"),
+                               ("positions", "article_id, actor, keys, published, data"),
+                               ("events", "article_id, sort_date, keys, data")):
+            rows = new.execute(f"SELECT {columns} FROM {table} ORDER BY rowid").fetchall()
+            old.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+    old.commit()
+    old.close()
+    migrated = PositionsIndex(Settings(index_dir=tmp_path / "old"), nlp=None)
+    with sqlite3.connect(migrated.store.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert migrated.positions() == index.positions() and migrated.timeline() == index.timeline()
+    assert migrated.actors() == index.actors()
+    for question in QUESTIONS:
+        assert migrated.find_actors(question) == index.find_actors(question)
+        assert migrated.when(question) == index.when(question)
+    assert not migrated.needs_update(seed)
+
+
+def test_pages_and_the_generation(index, seed) -> None:
+    everything = index.store.positions()
+    assert index.store.positions(limit=3, offset=2) == everything[2:5]
+    events = index.store.timeline(include_yearless=True)
+    assert index.store.timeline(include_yearless=True, limit=2, offset=1) == events[1:3]
+    before = index.version()
+    index.update_article(seed, force=True)
+    assert index.version() != before  # the answering chain's cached focus is dropped
+    assert index.find_actors("What is Rutte's position?") == ["Mark Rutte"]
+    index.remove_article(seed.article_id)
+    assert index.version() != before and index.positions() == []
+    assert index.find_actors("What is Rutte's position?") == [] and index.store.longest_name() == 0
+    index.update_article(seed)
+    assert index.find_actors("What did the Kremlin spokesman say?") == ["Dmitry Peskov"]

@@ -28,9 +28,10 @@ from mock_slack_api import (
 from slack_fakes import FakeService
 
 from qa_service.config import Settings
+from qa_service.errors import DependencyUnavailable
 from qa_service.slack import mount_slack
 from qa_service.slack.feedback import FeedbackStore, feedback_path
-from qa_service.slack.format import APOLOGY, escape
+from qa_service.slack.format import APOLOGY, UNAVAILABLE, escape
 
 SECRET = "test-signing-secret"
 
@@ -216,6 +217,15 @@ def test_chain_failure_posts_a_short_apology_and_logs(server, mock, service, cap
     assert reply["text"] == APOLOGY
     assert "secret internal detail" not in json.dumps(reply) and "Traceback" not in json.dumps(reply)
     assert any("answering failed" in r.message and r.exc_info for r in caplog.records)
+    mock.wait_for("reactions.remove")
+
+
+def test_index_unavailable_says_so_instead_of_an_apology(server, mock, service) -> None:
+    """Chroma down (issue 15, point 7): the user learns it is temporary, not "something went wrong"."""
+    service.fail = DependencyUnavailable("the vector store (Chroma)", "ConnectError")
+    msg = mock.add_message("C4", f"<@{BOT_USER_ID}> Is the index up?")
+    post_event(server, mention_event(msg, "C4"))
+    assert replies_in(mock, "C4", msg["ts"])[0]["text"] == UNAVAILABLE
     mock.wait_for("reactions.remove")
 
 

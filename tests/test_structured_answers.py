@@ -32,11 +32,11 @@ def test_position_question_retrieves_the_actors_statement_first(sample_service):
 
 
 def test_plain_retrieval_path_still_works_without_the_layer(sample_service):
-    from qa_service.service import QAService
+    from qa_service.service import build_service
 
-    plain = QAService(sample_service.settings.model_copy(update={"use_positions": False}), sample_service.store,
-                      sample_service.embedder, sample_service.retriever, sample_service.ingester,
-                      sample_service.conversations, sample_service.extractive, positions=sample_service.positions)
+    plain = build_service(sample_service.settings.model_copy(update={"use_positions": False}),
+                          embedder=sample_service.embedder, chroma_client=sample_service.store.client,
+                          positions=sample_service.positions)
     answer = plain.ask("When did the NATO summit start?")
     assert not answer.answer.startswith("December 3, 2024:")
     assert "December 3" in answer.answer

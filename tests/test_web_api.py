@@ -40,7 +40,6 @@ def record(article_id: str, title: str, source: str | None, published: str | Non
 @pytest.fixture
 def service(tmp_path: Path) -> FakeQAService:
     fake = FakeQAService()
-    fake.conversations = ConversationStore(tmp_path / "conversations.sqlite3")  # type: ignore[assignment]
     fake.article_records = Records([  # type: ignore[method-assign]
         record("a", "Older story", "Example News", "2024-03-05", 2),
         record("b", "Newest story", "example news", "2024-05-01", 7),
@@ -136,7 +135,7 @@ def _answer(service: FakeQAService, cid: str) -> dict:
 
 
 def test_conversation_list_transcript_and_kept_answer(client: TestClient, service: FakeQAService) -> None:
-    store: ConversationStore = service.conversations  # type: ignore[assignment]
+    store = service.conversations
     first = _conversation(store, "What did  Germany\npledge?", "Germany pledged 500 air defence missiles to Ukraine [1].")
     second = _conversation(store, "Where did they meet?", "In Brussels.")
     store.new()  # a conversation never asked in is not listed
@@ -162,7 +161,7 @@ def test_conversation_list_transcript_and_kept_answer(client: TestClient, servic
 
 
 def test_answer_records_must_match_the_index(client: TestClient, service: FakeQAService) -> None:
-    store: ConversationStore = service.conversations  # type: ignore[assignment]
+    store = service.conversations
     cid = _conversation(store, "What did Germany pledge?", "Germany pledged 500 air defence missiles to Ukraine [1].")
     forged = _answer(service, cid)
     forged["citations"][0]["quote"] = "Germany pledged 900 air defence missiles"
@@ -177,7 +176,7 @@ def test_answer_records_must_match_the_index(client: TestClient, service: FakeQA
 
 
 def test_delete_conversation(client: TestClient, service: FakeQAService) -> None:
-    store: ConversationStore = service.conversations  # type: ignore[assignment]
+    store = service.conversations
     cid = _conversation(store, "Q?", "A.")
     assert client.delete(f"/api/conversations/{cid}", headers=AUTH).json() == {"deleted": cid}
     assert client.get(f"/api/conversations/{cid}", headers=AUTH).status_code == 404

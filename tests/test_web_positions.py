@@ -153,3 +153,14 @@ def test_cli_timeline_keeps_yearless_dates(index_dir: Path, monkeypatch) -> None
     assert "--12-03" in dates and dates.index("--12-03") > dates.index("2025-01-20")
     table = CliRunner().invoke(app, ["timeline"], env={"COLUMNS": "200"})
     assert "year unknown" in table.output
+
+
+def test_positions_and_timeline_pages(client: TestClient) -> None:
+    everything = client.get("/api/positions").json()["positions"]
+    page = client.get("/api/positions", params={"limit": 3, "offset": 2}).json()["positions"]
+    assert page == everything[2:5]
+    events = client.get("/api/timeline").json()["events"]
+    assert client.get("/api/timeline", params={"limit": 2, "offset": 1}).json()["events"] == events[1:3]
+    for bad in ({"limit": 0}, {"offset": -1}, {"limit": "many"}):
+        assert client.get("/api/positions", params=bad).status_code == 422
+        assert client.get("/api/timeline", params=bad).status_code == 422

@@ -68,6 +68,9 @@ class _Index:
         for r in records:
             g = {r.name.lower(), *(a.lower() for a in r.affiliations)}
             self.group[r.name.lower()] = g
+        # Each record's names, normalised once: a question then costs one find per name.
+        self.patterns = [(r, [(n, f" {_norm(n).strip()} ") for n in self.names(r)]) for r in records]
+        self._keys: dict[str, tuple[str, ...]] = {}
 
     def names(self, r: ActorRecord) -> list[str]:
         out = [r.name, *r.aliases]
@@ -76,6 +79,11 @@ class _Index:
         return [n for n in dict.fromkeys(plain(n).strip() for n in out) if len(n) > 2]
 
     def keys_for(self, r: ActorRecord) -> tuple[str, ...]:
+        if r.name not in self._keys:
+            self._keys[r.name] = self._compute_keys(r)
+        return self._keys[r.name]
+
+    def _compute_keys(self, r: ActorRecord) -> tuple[str, ...]:
         keys = self.names(r)
         own = r.name.lower()
         if r.kind in ("GPE", "NORP"):
@@ -93,9 +101,9 @@ class _Index:
     def mentions(self, question: str) -> list[ActorMention]:
         hay = _norm(question)
         found: list[ActorMention] = []
-        for r in self.records:
-            for name in self.names(r):
-                pos = hay.find(f" {_norm(name).strip()} ")
+        for r, names in self.patterns:
+            for name, pattern in names:
+                pos = hay.find(pattern)
                 if pos >= 0:
                     found.append(ActorMention(text=name, start=pos, end=pos + len(name) + 1, name=r.name,
                                               keys=self.keys_for(r)))

@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from qa_service.answerability.actors import ActorDirectory
@@ -28,7 +29,8 @@ from qa_service.safety import is_injection
 from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans
 
 MODEL_PATH = Path(__file__).with_name("model.json")
-FEATURES = ("cov_exact", "cov_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense", "n_terms")
+FEATURES = ("cov_exact", "cov_soft", "topic_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense",
+            "n_terms")
 
 _PRONOUN_LED = re.compile(r"^\W*(he|she|they|it|his|her|their|the (?:organi[sz]ation|alliance|minister|president|"
                           r"company|group|government|ministry|official|spokesman|spokeswoman))\b", re.IGNORECASE)
@@ -121,6 +123,7 @@ class AnswerabilityJudge:
         self.model = model
         self.vectors = vectors
         self.actors = actors
+        self.tokens = _Tokens(tokenize)
 
     def analyse(self, question: str) -> QuestionFocus:
         return analyse(question, self.tokenize, self.actors)
@@ -132,8 +135,7 @@ class AnswerabilityJudge:
         type can answer. Not strict (LLM generators): the best sentence, whatever it lacks, so that only
         questions plainly off the corpus are blocked and the model's own judgement decides near misses."""
         focus = self.analyse(question)
-        cache = _Tokens(self.tokenize)
-        scored = [self.score(focus, u, sources, cache) for u in units(sources)]
+        scored = [self.score(focus, u, sources) for u in units(sources)]
         scored.sort(key=lambda s: -s.rank)
         ranked = [s for s in scored if eligible(focus, s)] if strict else scored
         best = max(ranked, key=lambda s: s.logit, default=None)
@@ -144,21 +146,21 @@ class AnswerabilityJudge:
                          ranked=ranked, features=features.features if features else dict.fromkeys(FEATURES, 0.0))
 
     # -- features ---------------------------------------------------------------
-    def score(self, focus: QuestionFocus, unit: Unit, sources: list[RetrievedParagraph],
-              cache: _Tokens | None = None) -> Scored:
-        tokens = cache or _Tokens(self.tokenize)
+    def score(self, focus: QuestionFocus, unit: Unit, sources: list[RetrievedParagraph]) -> Scored:
+        tokens = self.tokens
         para = sources[unit.source - 1]
         unit_stems = tokens(unit.text)
-        unit_low = plain(unit.text)
+        unit_low = _plain(unit.text)
         # A name that is the article's outlet, title subject or date belongs to every sentence of it.
         article = f"{para.source or ''} {para.title} {para.published or ''}"
-        context_low = plain(f"{unit.context} {article}")
+        context_low = _plain(f"{unit.context} {article}")
         context_stems = tokens(f"{unit.context} {article}") | unit_stems
-        para_low = plain(f"{article} {para.heading or ''} {para.text}")
+        para_low = _plain(f"{article} {para.heading or ''} {para.text}")
         para_stems = tokens(f"{article} {para.heading or ''} {para.text}")
-        words = list(dict.fromkeys(w.lower() for w in _CONTENT.findall(unit.text)))
+        words = tuple(dict.fromkeys(w.lower() for w in _CONTENT.findall(unit.text)))
         total = focus.total_weight
-        exact = soft = 0.0
+        exact = soft = topic = 0.0
+        topic_total = sum(t.weight for t in focus.terms if not t.entity)
         miss = 0.0
         matched: set[int] = set()
         entities = [t for t in focus.terms if t.entity]
@@ -176,6 +178,8 @@ class AnswerabilityJudge:
                 s = hit if hit or self.vectors is None else _soft(self.vectors.best(term.text, words))
             exact += term.weight * hit
             soft += term.weight * max(hit, s)
+            if not term.entity:
+                topic += term.weight * max(hit, s)
             if max(hit, s) >= 0.5:
                 matched.add(i)
             else:
@@ -183,6 +187,9 @@ class AnswerabilityJudge:
         features = {
             "cov_exact": exact / total,
             "cov_soft": soft / total,
+            # What the question asks about, apart from whom: "Rutte ... Taiwan" is no answer to
+            # "Taiwan's defence budget" however well the names match.
+            "topic_soft": topic / topic_total if topic_total else 1.0,
             "entity_unit": ent_unit / len(entities) if entities else 1.0,
             "entity_para": ent_para / len(entities) if entities else 1.0,
             "miss_max": miss / 6.0,
@@ -198,16 +205,14 @@ class AnswerabilityJudge:
 
 
 class _Tokens:
-    """The analyser's stems of each text, computed once per question (paragraphs repeat per sentence)."""
+    """The analyser's stems of a text, kept across questions: the same paragraphs come back for
+    many questions, and stemming them was half of the judgement's time."""
 
-    def __init__(self, tokenize: Callable[[str], list[str]]) -> None:
-        self.tokenize = tokenize
-        self.seen: dict[str, set[str]] = {}
+    def __init__(self, tokenize: Callable[[str], list[str]], size: int = 16_384) -> None:
+        self.stems = lru_cache(maxsize=size)(lambda text: frozenset(tokenize(text)))
 
-    def __call__(self, text: str) -> set[str]:
-        if text not in self.seen:
-            self.seen[text] = set(self.tokenize(text))
-        return self.seen[text]
+    def __call__(self, text: str) -> frozenset[str]:
+        return self.stems(text)
 
 
 def eligible(focus: QuestionFocus, scored: Scored) -> bool:
@@ -220,19 +225,30 @@ def eligible(focus: QuestionFocus, scored: Scored) -> bool:
 def units(sources: list[RetrievedParagraph]) -> list[Unit]:
     out: list[Unit] = []
     for idx, para in enumerate(sources[:MAX_SOURCES], start=1):
-        prev = ""
-        for s, e in sentence_spans(para.text):
-            sent = para.text[s:e]
-            if not is_injection(sent):  # planted instructions are never an answer
-                out.append(Unit(source=idx, start=s, end=e, text=sent,
-                                context=prev if _PRONOUN_LED.search(sent) else ""))
-            prev = sent
+        for s, e, context in _sentences(para.text):
+            out.append(Unit(source=idx, start=s, end=e, text=para.text[s:e], context=context))
             if len(out) >= MAX_UNITS:
                 return out
     return out
 
 
-def _names(term: FocusTerm, stems: set[str], low: str) -> bool:
+@lru_cache(maxsize=8192)
+def _sentences(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, context) of a paragraph's candidate sentences; kept across questions."""
+    out = []
+    prev = ""
+    for s, e in sentence_spans(text):
+        sent = text[s:e]
+        if not is_injection(sent):  # planted instructions are never an answer
+            out.append((s, e, prev if _PRONOUN_LED.search(sent) else ""))
+        prev = sent
+    return tuple(out)
+
+
+_plain = lru_cache(maxsize=16_384)(plain)  # paragraphs recur across questions
+
+
+def _names(term: FocusTerm, stems: frozenset[str], low: str) -> bool:
     if term.actor is not None:
         return any(f" {k} " in low or f" {k}." in low or f" {k}," in low for k in term.actor.keys)
     if not term.stems:

@@ -19,6 +19,8 @@ class WordVectors:
         self.table = table
         self.tokenizer = tokenizer
         self.vector = lru_cache(maxsize=200_000)(self._vector)
+        # A sentence's word matrix, shared by every question that retrieves its paragraph.
+        self.matrix = lru_cache(maxsize=8192)(self._matrix)
 
     @classmethod
     def from_sentence_transformer(cls, model: Any) -> WordVectors | None:
@@ -44,12 +46,14 @@ class WordVectors:
             return 0.0
         return float(va @ vb)
 
-    def best(self, word: str, candidates: list[str]) -> float:
+    def _matrix(self, words: tuple[str, ...]) -> np.ndarray | None:
+        vecs = [v for v in (self.vector(c.lower()) for c in words) if v is not None]
+        return np.stack(vecs) if vecs else None
+
+    def best(self, word: str, candidates: tuple[str, ...]) -> float:
         """Highest cosine between `word` and any candidate word."""
         va = self.vector(word.lower())
         if va is None or not candidates:
             return 0.0
-        vecs = [v for v in (self.vector(c.lower()) for c in candidates) if v is not None]
-        if not vecs:
-            return 0.0
-        return float(np.max(np.stack(vecs) @ va))
+        m = self.matrix(candidates)
+        return 0.0 if m is None else float(np.max(m @ va))

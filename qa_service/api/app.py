@@ -6,38 +6,92 @@ Without a service, the lifespan builds the real one once per worker at start-up
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
-from qa_service.api.deps import ApiKey
+from qa_service.api.deps import ApiKey, needs_api_key
 from qa_service.api.errors import install_error_handlers
 from qa_service.api.metrics import Metrics, MetricsMiddleware
-from qa_service.api.routes import articles, chat, conversations, health, library, openai_compat, search, web
-from qa_service.api.security import BodySizeLimit
+from qa_service.api.openapi import install_openapi
+from qa_service.api.routes import (
+    articles,
+    chat,
+    conversations,
+    docs,
+    health,
+    jobs,
+    library,
+    openai_compat,
+    search,
+    web,
+)
+from qa_service.api.security import ApiKeyFirst, BodySizeLimit
 from qa_service.config import Settings
+from qa_service.errors import DependencyUnavailable
 from qa_service.service import QAService
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+START_RETRY_S = 1.0  # while Chroma is down at start-up, how often to try again
+
+Builder = Callable[[Settings], QAService]
 
 
-def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
+def default_builder(settings: Settings) -> QAService:
+    from qa_service.service import build_service  # the heavy imports happen here, not at import
+
+    return build_service(settings)
+
+
+async def build_when_available(app: FastAPI, build: Builder, settings: Settings) -> None:
+    """Keep trying to build the service until its dependencies answer; the app is ready then."""
+    while True:
+        await asyncio.sleep(START_RETRY_S)
+        try:
+            app.state.service = await run_in_threadpool(build, settings)
+        except DependencyUnavailable as exc:
+            app.state.unavailable = str(exc)
+            continue
+        except Exception:
+            log.exception("building the service failed; staying not ready")
+            return
+        app.state.unavailable = None
+        log.info("dependencies are back: the service is ready")
+        return
+
+
+def create_app(settings: Settings, service: QAService | None = None, *, build: Builder | None = None) -> FastAPI:
+    """`build` makes the service at start-up when none is given (default: build_service)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        retry: asyncio.Task[None] | None = None
         if app.state.service is None:
-            from qa_service.service import build_service  # the heavy imports happen here, not at import
-
             log.info("loading the index and models from %s", settings.index_dir)
-            app.state.service = await run_in_threadpool(build_service, settings)
+            builder = build or default_builder
+            try:
+                app.state.service = await run_in_threadpool(builder, settings)
+            except DependencyUnavailable as exc:
+                # Start not ready (/readyz 503, routes 503 + Retry-After) rather than not at all:
+                # Chroma may be restarting, and we become ready by ourselves once it answers.
+                log.warning("starting not ready: %s", exc)
+                app.state.unavailable = str(exc)
+                retry = asyncio.create_task(build_when_available(app, builder, settings))
         yield
+        if retry is not None:
+            retry.cancel()
+            with suppress(asyncio.CancelledError):
+                await retry
         close = getattr(app.state.service, "close", None)
         if service is None and callable(close):
             await run_in_threadpool(close)
@@ -47,26 +101,35 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
         summary="Answers about news articles, with verified paragraph-level citations.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Served by routes/docs.py instead, behind the API key like the API they describe.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.unavailable = None  # why the service could not be built yet, while it cannot
     app.state.metrics = Metrics()
 
     install_error_handlers(app)
-    for module in (health, chat, openai_compat, search, articles, library, conversations, web):
+    install_openapi(app)
+    for module in (health, chat, openai_compat, search, articles, jobs, library, conversations, web):
         app.include_router(module.router)
     # Positions/timeline and Slack live in their own packages; imported here, not at module import.
     from qa_service.positions.routes import router as positions_router
     from qa_service.slack.bot import mount_slack
 
     app.include_router(positions_router, dependencies=[ApiKey])
+    app.include_router(docs.router)
     mount_slack(app, settings, service)  # only when Slack is configured; it checks Slack's own signature
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: the size limit answers 413 before anything reads the body,
     # and metrics see every response, including the 413s and 401s.
+    # The key before any body is read (FastAPI parses bodies before dependencies run);
+    # inside CORS, so a browser can read the 401.
+    app.add_middleware(ApiKeyFirst, routes=lambda: iter_route_contexts(app.routes), settings=settings,
+                       needs_key=needs_api_key)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

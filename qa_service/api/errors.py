@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from qa_service.errors import (
+    ConflictError,
+    DependencyUnavailable,
     GeneratorError,
     IndexMismatchError,
     InvalidInputError,
@@ -19,10 +21,15 @@ from qa_service.errors import (
 
 log = logging.getLogger(__name__)
 
+# Seconds a client should wait before retrying a 503 (Chroma restarts in about 5 s).
+RETRY_AFTER_S = 5
+
 # Most specific first: the first isinstance match wins.
 STATUS_FOR_ERROR: list[tuple[type[QAError], int]] = [
     (InvalidInputError, 422),
+    (DependencyUnavailable, 503),
     (NotFoundError, 404),
+    (ConflictError, 409),
     (GeneratorError, 502),
     (IndexMismatchError, 503),
     (PromptError, 500),
@@ -37,6 +44,11 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
+def retry_headers(status: int) -> dict[str, str] | None:
+    """503s are temporary here (a dependency is down, the service is starting): say when to retry."""
+    return {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+
+
 def public_message(exc: BaseException) -> str:
     """Message safe to show a client: the core's own errors say what was wrong; others do not leak."""
     if isinstance(exc, QAError):
@@ -48,7 +60,7 @@ async def _qa_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.error("request failed: %s %s: %r", request.method, request.url.path, exc)
-    return JSONResponse({"detail": public_message(exc)}, status_code=status)
+    return JSONResponse({"detail": public_message(exc)}, status_code=status, headers=retry_headers(status))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

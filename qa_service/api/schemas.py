@@ -55,3 +55,23 @@ class OpenAIChatRequest(BaseModel):
     model: StrictStr | None = None
     messages: list[OpenAIMessage] = Field(min_length=1)
     stream: StrictBool = False
+
+
+# -- error bodies (every 4xx/5xx the app sends; declared in the OpenAPI document by api/openapi.py)
+
+class ErrorBody(BaseModel):
+    """Every error response: one readable sentence."""
+
+    detail: str = Field(description="what went wrong, in one sentence")
+
+
+class ValidationErrorBody(ErrorBody):
+    """422: the sentence names each bad field; `errors` lists them for programs (when a field was wrong)."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list,
+                                         description="pydantic's error objects: loc, msg, type, ...")
+
+
+class ReadyBody(BaseModel):
+    ready: bool
+    detail: str | None = Field(default=None, description="why not, when not ready")

@@ -10,19 +10,42 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 from anyio import to_thread
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from sse_starlette import EventSourceResponse
 
 from qa_service.api.errors import public_message, status_for
+from qa_service.errors import DependencyUnavailable
 from qa_service.pipeline import Error, StreamEvent
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class SSEResponse(EventSourceResponse):
+    """An SSE response whose class names its media type, so the OpenAPI document shows text/event-stream."""
+
+    media_type = "text/event-stream"
+
+
+GENERATOR_FAILED: dict[int | str, dict[str, Any]] = {502: {"description": "the LLM generator failed"}}
+
+
+def sse_response_doc(description: str, events: list[str] | None = None) -> dict[str, Any]:
+    """A 200 of Server-Sent Events as OpenAPI 3.1 says it: `schema` describes one event."""
+    event: dict[str, Any] = {"type": "string"}
+    if events:
+        event["enum"] = events
+    return {"description": description, "content": {"text/event-stream": {"schema": {
+        "type": "object", "required": ["data"],
+        "properties": {"event": event, "data": {"type": "string", "description": "the event's payload, JSON"},
+                       "id": {"type": "string"}, "retry": {"type": "integer"}},
+    }}}}
 
 
 class Done:
@@ -86,6 +109,8 @@ async def pipeline_events(request: Request, it: Iterator[StreamEvent], first: St
                 yield event
     except Exception as exc:
         status = status_for(exc)
-        if status >= 500:
+        if isinstance(exc, DependencyUnavailable):
+            log.warning("answer stream stopped: %s", exc)  # expected while Chroma is down: no traceback
+        elif status >= 500:
             log.exception("answer stream failed", exc_info=exc)
         yield Error(detail=public_message(exc), status=status)

@@ -54,6 +54,10 @@ class ExtractiveGenerator:
         claims = []
         for scored in chosen:
             text = trim(scored.unit.text)
+            if judgement.focus.answer_type == "reason" and (clause := reason_clause(text)):
+                # "Why ...?" is answered by the reason, quoted as written ("because ...").
+                claims.append(Claim(text=clause[0].upper() + clause[1:], source=scored.unit.source, quote=clause))
+                continue
             claims.append(Claim(text=text, source=scored.unit.source, quote=text))
         return Draft(claims=claims, support=judgement.probability)
 
@@ -77,6 +81,21 @@ class ExtractiveGenerator:
                 chosen.append(cand)
                 covered |= cand.matched
         return chosen
+
+
+# Words that open a reason; "since" and "after" also open times, so they are not among them.
+_REASON = re.compile(r"\b(?:because(?: of)?|due to|owing to|as a result of|in order to|so that|on the grounds that|"
+                     r"given that|citing|in response to|for fear (?:of|that))\b", re.IGNORECASE)
+MIN_REASON_WORDS = 4  # a shorter clause ("because of it") says less than the whole sentence
+
+
+def reason_clause(sentence: str) -> str | None:
+    """The sentence from its first reason cue to its end; None if it has none."""
+    m = _REASON.search(sentence)
+    if m is None:
+        return None
+    clause = sentence[m.start():].rstrip()
+    return clause if len(clause.split()) >= MIN_REASON_WORDS else None
 
 
 def trim(sentence: str) -> str:

@@ -1,8 +1,8 @@
 """Answer generation with a chat model over numbered sources.
 
 The model sees the retrieved paragraphs as sources [1..n] (in rank order, whole
-paragraphs only, as many as fit `token_budget`) and returns raw text with [n]
-markers and quoted spans. Checking those citations is the caller's job: a small
+paragraphs only, as many as fit `token_budget`), each quoted as data between
+<source id="n"> delimiters, and returns raw text with [n] markers and quoted spans. Checking those citations is the caller's job: a small
 model will mis-cite, and the verifier repairs or removes what does not hold.
 """
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from qa_service.errors import GeneratorError
 from qa_service.models import RetrievedParagraph
 from qa_service.prompts import PromptTemplate
+from qa_service.safety import data_text, has_data
 from qa_service.tokens import count_tokens
 
 INSUFFICIENT = "INSUFFICIENT"
@@ -50,15 +51,19 @@ class Usage(BaseModel):
 
 
 def format_source(number: int, paragraph: RetrievedParagraph) -> str:
-    """One numbered source block: a header line of provenance, then the paragraph text."""
+    """One numbered source block, quoted as data between <source id="n"> and </source>: a header
+    line of provenance, then the paragraph text without its instruction-like sentences (the
+    system message says that what stands between the delimiters is data, never instructions)."""
+    heading = paragraph.heading if paragraph.heading and has_data(paragraph.heading) else None
     details = [
         f"source: {paragraph.source}" if paragraph.source else None,
         f"date: {paragraph.published}" if paragraph.published else None,
-        f"section: {paragraph.heading}" if paragraph.heading else None,
+        f"section: {heading}" if heading else None,
     ]
-    meta = "; ".join(d for d in details if d)
-    header = f"[{number}] {paragraph.title}" + (f" ({meta})" if meta else "")
-    return f"{header}\n{paragraph.text.strip()}"
+    meta = data_text("; ".join(d for d in details if d))
+    title = data_text(paragraph.title) or "(untitled)"
+    header = f"[{number}] {title}" + (f" ({meta})" if meta else "")
+    return f'<source id="{number}">\n{header}\n{data_text(paragraph.text).strip()}\n</source>'
 
 
 def format_sources(sources: Sequence[RetrievedParagraph]) -> str:

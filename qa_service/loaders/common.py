@@ -8,7 +8,7 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,6 +30,9 @@ class TimeLimitExceeded(LoadError):
 # The deadline of the article being worked on. A context variable, because the work that
 # checks it (chunking, positions extraction) is reached through hooks that do not pass it.
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("qa_article_deadline", default=None)
+# Called at the same points: lets bulk work step aside for queries (qa_service/priority.py);
+# returns the seconds it waited, which do not count against the article's time.
+_PAUSE: ContextVar[Callable[[], float] | None] = ContextVar("qa_ingest_pause", default=None)
 
 
 @contextmanager
@@ -42,9 +45,24 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+@contextmanager
+def pausing(hook: Callable[[], float] | None) -> Iterator[None]:
+    """Within the block, `check_time()` also calls `hook` (see `_PAUSE`)."""
+    token = _PAUSE.set(hook)
+    try:
+        yield
+    finally:
+        _PAUSE.reset(token)
+
+
 def check_time() -> None:
     """Called between bounded steps of long per-article work; cheap enough for inner loops."""
+    pause = _PAUSE.get()
+    waited = pause() if pause is not None else 0.0
     limit = _DEADLINE.get()
+    if limit is not None and waited:
+        limit = (limit[0] + waited, limit[1])
+        _DEADLINE.set(limit)
     if limit is not None and time.monotonic() > limit[0]:
         raise TimeLimitExceeded(f"took longer than the {limit[1]:g} s allowed per article")
 

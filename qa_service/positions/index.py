@@ -13,25 +13,25 @@ from qa_service.models import Article
 from qa_service.positions.extract import EXTRACTOR_VERSION, extract_article
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
-from qa_service.positions.store import PositionsStore, actor_keys, matches
-from qa_service.text import STOP_WORDS
+from qa_service.positions.store import PositionsStore, actor_keys, content_words
 
 log = logging.getLogger(__name__)
 
-# Beyond function words, what "when" questions say around the event itself.
-_STOP = STOP_WORDS | {"date", "day", "year", "happen", "happened", "take", "took", "place"}
+__all__ = ["PositionsIndex", "content_words", "question_spans"]
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+def question_spans(haystack: str, max_words: int) -> list[str]:
+    """Every run of up to `max_words` whole words of the haystack, exactly as written in it.
 
-
-def content_words(text: str) -> set[str]:
-    words = re.findall(r"[A-Za-z0-9]+", text.replace("’", "'").lower())
-    return {_stem(w) for w in words if w not in _STOP and len(w) > 1}
+    A key k with `f" {k} "` in the haystack is one of these (keys have single spaces and
+    no edge spaces), so looking the spans up finds exactly the keys a scan would.
+    """
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^ ]+", haystack)]
+    spans: dict[str, None] = {}
+    for i, (start, _) in enumerate(words):
+        for _, end in words[i : i + max_words]:
+            spans[haystack[start:end]] = None
+    return list(spans)
 
 
 class PositionsIndex:
@@ -49,7 +49,7 @@ class PositionsIndex:
 
     # ------------------------------------------------------------ ingestion hooks
     def needs_update(self, article: Article) -> bool:
-        stored = self.store.article_hashes().get(article.article_id)
+        stored = self.store.article_hash(article.article_id)
         return stored != (article.content_hash, EXTRACTOR_VERSION)
 
     def update_article(self, article: Article, force: bool = False) -> ArticleEntries | None:
@@ -76,11 +76,9 @@ class PositionsIndex:
         )
 
     # ------------------------------------------------------------ queries
-    def version(self) -> tuple[int, int]:
-        """Changes whenever any article's entries are replaced or removed (cheap: no table scan)."""
-        with self.store._connect() as conn:
-            row = conn.execute("SELECT (SELECT max(rowid) FROM actors), (SELECT count(*) FROM articles)").fetchone()
-        return (row[0] or 0, row[1] or 0)
+    def version(self) -> int:
+        """Changes whenever any article's entries are replaced or removed (one indexed row)."""
+        return self.store.generation()
 
     def actors(self) -> list[ActorRecord]:
         return self.store.actors()
@@ -100,19 +98,21 @@ class PositionsIndex:
         positions_for(), which then gathers every actor affiliated with them.
         """
         haystack = " " + re.sub(r"[^a-z0-9.' ]+", " ", normalise(text).lower().replace("'s ", " ")) + " "
+        # Only actors with a key among the question's word spans can match: look those up.
+        names, group_rows = self.store.named_in(question_spans(haystack, self.store.longest_name()))
+        forms = self.store.name_forms(sorted(names | {name for _, name in group_rows}))
         found: list[tuple[int, int, str]] = []  # (start, end, name) of each match in the question
-        groups: set[str] = set()
-        for rec in self.store.actors():
-            if rec.kind == "PERSON":
-                groups.update(rec.affiliations)
-            names = [rec.name, *rec.aliases]
-            if rec.kind == "PERSON":
-                names.append(rec.name.split()[-1])
-            for key in actor_keys(names):
+        # Bodies and countries people are affiliated with (a merged record's kind is its first row's).
+        groups: set[str] = {group for group, name in group_rows if forms.get(name, ("",))[0] == "PERSON"}
+        for name in names & set(forms):  # (an article removed meanwhile takes its names along)
+            kind, aliases = forms[name]
+            candidates = [name, *aliases]
+            if kind == "PERSON":
+                candidates.append(name.split()[-1])
+            for key in actor_keys(candidates):
                 pos = haystack.find(f" {key} ")
                 if pos >= 0 and len(key) > 2:
-                    name = rec.name if rec.kind == "PERSON" else normalise(rec.name)
-                    found.append((pos, pos + len(key), name))
+                    found.append((pos, pos + len(key), name if kind == "PERSON" else normalise(name)))
                     break
         for group in groups:
             pos = haystack.find(f" {group.lower()} ")
@@ -141,18 +141,20 @@ class PositionsIndex:
             out[actor] = found
         return out
 
+    def best_positions(self, actors: list[str], topic: str | None = None) -> dict[str, Position | None]:
+        """What `positions_for(actors, topic)[actor][0]` is, per actor, without loading the rest."""
+        words = content_words(topic) if topic else set()
+        return {actor: self.store.best_position(actor, words) for actor in actors}
+
     def when(self, question: str, limit: int = 3) -> list[Event]:
-        """Events that best match a "when" question: normalised date plus the paragraph saying it."""
-        words = content_words(question)
-        actors = self.find_actors(question)
-        scored: list[tuple[float, Event]] = []
-        for event in self.timeline():
-            text_words = content_words(f"{event.description} {event.date_text}")
-            overlap = len(words & text_words) + 0.5 * len(words & content_words(event.quote))
-            if actors and any(matches(a, actor_keys(event.actors)) for a in actors):
-                overlap += 1
-            if overlap > 0:
-                # Ties: prefer the shorter description (the clause that states the date).
-                scored.append((overlap - len(event.description) / 10_000, event))
-        scored.sort(key=lambda x: -x[0])
-        return [e for _, e in scored[:limit]]
+        """Events that best match a "when" question: normalised date plus the paragraph saying it.
+
+        Scored by shared content words (description and date 1 each, the sentence 0.5 more),
+        +1 when the question names one of the event's actors; ties go to the shorter
+        description (the clause that states the date). Only events sharing a word or an
+        actor with the question are read.
+        """
+        return self.store.best_events(content_words(question), self.find_actors(question), limit)
+
+    def events_in(self, paragraph_id: str) -> list[Event]:
+        return self.store.events_in(paragraph_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,6 +33,8 @@ def get_positions_index(request: Request) -> PositionsIndex:
 
 PositionsDep = Annotated[PositionsIndex, Depends(get_positions_index)]
 Names = Annotated[list[str], Query(max_length=200)]
+Limit = Annotated[int | None, Query(ge=1, le=10_000, description="at most this many rows (default: all)")]
+Offset = Annotated[int, Query(ge=0, le=2**63 - 1, description="rows to skip, in the listing's order")]
 NO_TOPIC = "other"  # the column of stances no topic rule matched
 
 router = APIRouter(prefix="/api", tags=["positions"])
@@ -120,7 +123,11 @@ def event_row(e: Event) -> dict[str, Any]:
 
 def counted(names: list[str]) -> list[dict[str, Any]]:
     """[{name, count}] most frequent first, then by name."""
-    return [{"name": n, "count": c} for n, c in sorted(Counter(names).items(), key=lambda x: (-x[1], x[0]))]
+    return ranked(Counter(names))
+
+
+def ranked(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    return [{"name": n, "count": c} for n, c in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
 
 
 # ---------------------------------------------------------------- routes
@@ -132,23 +139,33 @@ def list_positions(
     actor: Names = [],  # noqa: B006 (FastAPI copies Query defaults)
     topic: Names = [],  # noqa: B006
     merge: bool = False,
+    limit: Limit = None,
+    offset: Offset = 0,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Repeat `actor`/`topic` to ask for several; `merge=true` folds one sentence's duplicates."""
-    found = index.store.positions(actor=actor or None, topic=topic or None)
+    """Repeat `actor`/`topic` to ask for several; `merge=true` folds one sentence's duplicates.
+
+    `limit`/`offset` page through the positions (oldest article first) before merging.
+    """
+    found = index.store.positions(actor=actor or None, topic=topic or None, limit=limit, offset=offset)
     return {"positions": merged_rows(found) if merge else [position_row(p) for p in found]}
 
 
 @router.get("/positions/facets")
 def position_facets(index: PositionsDep) -> dict[str, list[dict[str, Any]]]:
     """The actors and topics there are stances of, with how many (merged) stances each."""
-    rows = merged_rows(index.store.positions())
-    roles = {a.name: a.role for a in index.store.actors()}
-    actors = counted([r["actor"] for r in rows])
+    per_actor, per_topic, roles = index.store.stance_counts()
+    topics_of: dict[str, Counter[str]] = {}
+    topics: Counter[str] = Counter()
+    for (actor, topic), n in per_topic.items():
+        topics[topic or NO_TOPIC] += n
+        if topic:
+            topics_of.setdefault(actor, Counter())[topic] += n
+    actors = ranked(per_actor)
     for a in actors:
         a["role"] = roles.get(a["name"])
         # The actor's topics, most stances first: what a suggested question could ask about.
-        a["topics"] = [t["name"] for t in counted([r["topic"] for r in rows if r["actor"] == a["name"] and r["topic"]])]
-    return {"actors": actors, "topics": counted([r["topic"] or NO_TOPIC for r in rows])}
+        a["topics"] = [t["name"] for t in ranked(topics_of.get(a["name"], {}))]
+    return {"actors": actors, "topics": ranked(topics)}
 
 
 @router.get("/timeline")
@@ -157,9 +174,12 @@ def list_timeline(
     actor: Annotated[str | None, Query(max_length=200)] = None,
     topic: Annotated[str | None, Query(max_length=200)] = None,
     yearless: bool = True,
+    limit: Limit = None,
+    offset: Offset = 0,
 ) -> dict[str, list[dict[str, Any]]]:
     """Oldest first; events whose year no one states (`year_known: false`) come last."""
-    found = index.store.timeline(actor=actor or None, topic=topic or None, include_yearless=yearless)
+    found = index.store.timeline(actor=actor or None, topic=topic or None, include_yearless=yearless,
+                                 limit=limit, offset=offset)
     return {"events": [event_row(e) for e in found]}
 
 

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from qa_service.config import Settings
-from qa_service.errors import InvalidInputError
+from qa_service.errors import DependencyUnavailable, InvalidInputError
 from qa_service.models import Answer
 from qa_service.protocol import Asks
 from qa_service.slack.dedupe import SeenEvents
@@ -30,6 +30,7 @@ from qa_service.slack.format import (
     EMPTY_QUESTION,
     HELPFUL_ACTION,
     NOT_HELPFUL_ACTION,
+    UNAVAILABLE,
     answer_message,
     truncate,
 )
@@ -56,8 +57,12 @@ class SlackBot:
 
     @property
     def service(self) -> Asks:
-        # The API may build the real service in its lifespan, after the bot is mounted.
-        return self._service() if callable(self._service) else self._service
+        # The API may build the real service in its lifespan, after the bot is mounted
+        # (or later still, when Chroma was down at start-up).
+        service = self._service() if callable(self._service) else self._service
+        if service is None:
+            raise DependencyUnavailable("the answering service", "still starting")
+        return service
 
     # -- middleware ------------------------------------------------------------------
 
@@ -132,6 +137,9 @@ class SlackBot:
             await self._post_answer(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         except InvalidInputError as e:  # the core's own message is safe and useful to show
             await self._post(client, channel=channel, thread_ts=thread_ts, text=f"I can't answer that: {e}")
+        except DependencyUnavailable as e:
+            log.warning("slack: %s", e)
+            await self._post(client, channel=channel, thread_ts=thread_ts, text=UNAVAILABLE)
         except Exception:
             log.exception("slack: answering failed (channel %s, ts %s)", channel, ts)
             await self._post(client, channel=channel, thread_ts=thread_ts, text=APOLOGY)
@@ -169,6 +177,10 @@ class SlackBot:
             )
         except InvalidInputError as e:
             await respond(text=f"I can't answer that: {e}", response_type="ephemeral")
+            return
+        except DependencyUnavailable as e:
+            log.warning("slack: %s", e)
+            await respond(text=UNAVAILABLE, response_type="ephemeral")
             return
         except Exception:
             log.exception("slack: /ask failed (channel %s)", channel)

@@ -25,6 +25,7 @@ HELPFUL_ACTION = "qa_feedback_helpful"
 NOT_HELPFUL_ACTION = "qa_feedback_not_helpful"
 
 APOLOGY = "Sorry, something went wrong while I was answering. Please try again in a moment."
+UNAVAILABLE = "The article index is unavailable right now (it may be restarting). Please ask again in a minute."
 EMPTY_QUESTION = (
     "Ask me a question about the news articles, e.g. _What did NATO decide about aid to Ukraine?_"
 )

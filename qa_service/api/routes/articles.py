@@ -7,10 +7,11 @@ from functools import partial
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ApiKey, ServiceDep, SettingsDep, WriteAccess
+from qa_service.jobs import QueueFullError
 from qa_service.models import Article
 from qa_service.service_types import IngestReport
 
@@ -26,7 +27,7 @@ def summary(article: Article) -> dict[str, Any]:
 @router.get("", dependencies=[ApiKey])
 async def list_articles(
     service: ServiceDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     total, page = await run_in_threadpool(service.list_articles, offset, limit)
@@ -50,8 +51,29 @@ def outcomes(report: IngestReport) -> list[dict[str, str]]:
     return out
 
 
-@router.post("", status_code=201, dependencies=[WriteAccess])
+def upload_refusal(report: IngestReport, filename: str) -> tuple[int, str] | None:
+    """The 409 or 422 an upload of which no article made it in answers (None when some did)."""
+    if report.added or report.updated or report.unchanged:
+        return None
+    conflicts = getattr(report, "conflicts", [])
+    if conflicts:
+        return 409, f"nothing ingested from {filename}: " + "; ".join(f"{w}: {why}" for w, why in conflicts)
+    if report.failed:
+        return 422, f"could not ingest {filename}: " + "; ".join(f"{w}: {why}" for w, why in report.failed)
+    return None
+
+
+def report_body(report: IngestReport) -> dict[str, Any]:
+    return {**asdict(report), "articles": outcomes(report)}
+
+
+@router.post("", status_code=201, dependencies=[WriteAccess],
+             responses={202: {"description": "a large upload (over QA_ASYNC_UPLOAD_BYTES), or one sent while "
+                                             "another is being ingested: queued as a job, see GET /api/jobs/{id}"},
+                        409: {"description": "every article of the file would replace a different one"},
+                        429: {"description": "too many uploads are waiting (QA_UPLOAD_QUEUE_MAX)"}})
 async def upload_article(
+    response: Response,
     service: ServiceDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="one article file")],
@@ -66,16 +88,22 @@ async def upload_article(
         raise HTTPException(status_code=413, detail=f"file too large (limit {settings.max_upload_bytes} bytes)")
     if not data.strip():
         raise HTTPException(status_code=422, detail="the file is empty")
+    if len(data) > settings.async_upload_bytes or service.jobs.busy():
+        # Large files, and any file while a job holds the writer, go to the background worker:
+        # the answer comes at once instead of after minutes of parsing and embedding.
+        try:
+            job = service.jobs.submit(filename, data, replace=replace)
+        except QueueFullError as exc:
+            raise HTTPException(status_code=429, detail=str(exc), headers={"Retry-After": "30"}) from None
+        href = f"/api/jobs/{job.job_id}"
+        response.status_code = 202
+        response.headers["Location"] = href
+        return {"job_id": job.job_id, "status": job.status, "href": href}
     report = await run_in_threadpool(partial(service.ingest_bytes, filename, data, replace=replace))
-    conflicts = getattr(report, "conflicts", [])
-    if not (report.added or report.updated or report.unchanged):
-        if conflicts:
-            reasons = "; ".join(f"{where}: {why}" for where, why in conflicts)
-            raise HTTPException(status_code=409, detail=f"nothing ingested from {filename}: {reasons}")
-        if report.failed:
-            reasons = "; ".join(f"{where}: {why}" for where, why in report.failed)
-            raise HTTPException(status_code=422, detail=f"could not ingest {filename}: {reasons}")
-    return {**asdict(report), "articles": outcomes(report)}
+    refusal = upload_refusal(report, filename)
+    if refusal is not None:
+        raise HTTPException(status_code=refusal[0], detail=refusal[1])
+    return report_body(report)
 
 
 @router.delete("/{article_id}", dependencies=[WriteAccess])

@@ -8,15 +8,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 
 from qa_service.api.deps import ApiKey, MetricsDep, ServiceDep
 from qa_service.api.schemas import ChatRequest
-from qa_service.api.streaming import first_event, pipeline_events
+from qa_service.api.streaming import (
+    GENERATOR_FAILED,
+    SSEResponse,
+    first_event,
+    pipeline_events,
+    sse_response_doc,
+)
 from qa_service.models import Answer
 from qa_service.pipeline import CitationEvent, Error, Final, Meta, Retrieved, StreamEvent, Token
 
 router = APIRouter(prefix="/api", tags=["chat"], dependencies=[ApiKey])
+
+CHAT_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown conversation_id"}, **GENERATOR_FAILED}
+STREAM_EVENTS = ["meta", "retrieved", "token", "citation", "answer", "error"]
 
 
 def sse(event: StreamEvent) -> ServerSentEvent:
@@ -44,17 +54,21 @@ def ask_kwargs(body: ChatRequest) -> dict[str, Any]:
     }
 
 
-@router.post("/chat", response_model=Answer)
+@router.post("/chat", response_model=Answer, responses=CHAT_ERRORS)
 async def chat(body: ChatRequest, service: ServiceDep, metrics: MetricsDep) -> Answer:
     answer = await run_in_threadpool(service.ask, body.message, **ask_kwargs(body))
     metrics.record_answer(answer, "chat")
     return answer
 
 
-@router.post("/chat/stream")
+@router.post("/chat/stream", response_class=SSEResponse, responses={
+    200: sse_response_doc("meta, retrieved, token*, citation*, then answer (the Answer) or error {detail, status}",
+                          STREAM_EVENTS),
+    **CHAT_ERRORS,
+})
 async def chat_stream(
     body: ChatRequest, request: Request, service: ServiceDep, metrics: MetricsDep
-) -> EventSourceResponse:
+) -> SSEResponse:
     """Events: meta, retrieved, token*, citation*, answer (the complete Answer), or error {detail, status}."""
     it = service.stream(body.message, **ask_kwargs(body))
     first = await first_event(it)
@@ -72,4 +86,4 @@ async def chat_stream(
             if not completed:
                 metrics.stream_disconnects.inc()
 
-    return EventSourceResponse(events(), ping=15)
+    return SSEResponse(events(), ping=15)

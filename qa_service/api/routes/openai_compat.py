@@ -17,11 +17,17 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 
 from qa_service.api.deps import ApiKey, MetricsDep, ServiceDep, SettingsDep
 from qa_service.api.schemas import OpenAIChatRequest
-from qa_service.api.streaming import first_event, pipeline_events
+from qa_service.api.streaming import (
+    GENERATOR_FAILED,
+    SSEResponse,
+    first_event,
+    pipeline_events,
+    sse_response_doc,
+)
 from qa_service.config import Settings
 from qa_service.models import Answer, Citation
 from qa_service.pipeline import CitationEvent, Error, Final, Meta, Retrieved, Token
@@ -66,11 +72,15 @@ async def list_models(settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses={
+    200: sse_response_doc("a chat.completion object, or with `stream: true` chat.completion.chunk events "
+                          "(data lines), an {error} one on failure, then [DONE]"),
+    **GENERATOR_FAILED,
+})
 async def chat_completions(
     body: OpenAIChatRequest, request: Request, service: ServiceDep, settings: SettingsDep,
     metrics: MetricsDep,
-) -> dict[str, Any] | EventSourceResponse:
+) -> dict[str, Any] | SSEResponse:
     question, history = split_messages(body)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -129,4 +139,4 @@ async def chat_completions(
                     yield chunk({}, "stop", citations=citations_payload(answer.citations), abstained=answer.abstained)
         yield ServerSentEvent(data="[DONE]")
 
-    return EventSourceResponse(events(), ping=15)
+    return SSEResponse(events(), ping=15)

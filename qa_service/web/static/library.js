@@ -91,6 +91,33 @@
     return { ok: false, text: detail, errors: [] };
   }
 
+  // A large upload is ingested in the background: poll its job, showing its progress, until it
+  // ends; then it reads like a direct answer (201 with the report, or the error's status).
+  async function followJob(accepted, item) {
+    const path = "/api/jobs/" + encodeURIComponent(accepted.job_id);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const job = await getJSON(path);
+      const p = job.progress || {};
+      if (job.status === "queued") {
+        item.result.textContent = "Waiting for an earlier upload...";
+      } else if (job.status === "running") {
+        const of = p.articles_total ? p.articles_done + " of " + plural(p.articles_total, "article") : "reading";
+        const chunks = p.chunks_total ? ", " + p.chunks_done + " of " + p.chunks_total + " passages embedded" : "";
+        item.result.textContent = "Ingesting: " + of + chunks + "...";
+        const share = p.chunks_total ? (p.articles_done + p.chunks_done) / (p.articles_total + p.chunks_total)
+          : (p.articles_total ? p.articles_done / p.articles_total : 0);
+        item.bar.value = share;
+      } else if (job.error && !job.result) {
+        return { status: job.error.status, body: { detail: job.error.detail } };
+      } else if (job.error) {
+        return { status: job.error.status, body: { ...job.result, detail: job.error.detail } };
+      } else {
+        return { status: 201, body: job.result };
+      }
+    }
+  }
+
   async function uploadAll(files) {
     if (!files.length) return;
     const items = files.map((file) => {
@@ -104,7 +131,8 @@
     for (const item of items) { // one at a time: the server ingests one file at a time anyway
       item.result.textContent = "Uploading...";
       try {
-        const res = await uploadFile("/api/articles", item.file, (share) => { item.bar.value = share; });
+        let res = await uploadFile("/api/articles", item.file, (share) => { item.bar.value = share; });
+        if (res.status === 202 && res.body && res.body.job_id) res = await followJob(res.body, item);
         item.bar.value = 1;
         const { ok, text, errors } = describe(res);
         item.li.classList.add(ok ? "done" : "failed");
