@@ -120,4 +120,6 @@ class IngestJobs:
             job.error = exc
             job.status = "failed"
         finally:
+            if job.status == "running":  # a BaseException went through: never leave it running
+                job.status = "failed"
             job.finished = time.time()

@@ -113,6 +113,7 @@ class LexicalIndex:
         self._dirty_seen: tuple[tuple[str, str, bool], float] | None = None  # a dirty key, first seen when
         # (chunk id, content hash) -> its tokens, from the last build: a rebuild tokenises only new chunks.
         self._tokens: dict[tuple[str, str], list[str]] = {}
+        self._unread: set[tuple[str, str]] = set()  # chunks the last build listed but could not read
 
     def refresh(self, wait: bool = False) -> Snapshot:
         """The snapshot to read; cheap when nothing changed.
@@ -131,7 +132,11 @@ class LexicalIndex:
                     self._build(key)
             return self.snapshot
         if self._build_lock.acquire(blocking=False):  # else a build is already under way
-            threading.Thread(target=self._build_in_background, name="bm25-rebuild", daemon=True).start()
+            try:
+                threading.Thread(target=self._build_in_background, name="bm25-rebuild", daemon=True).start()
+            except BaseException:
+                self._build_lock.release()  # else every later writer waits for a build that never runs
+                raise
         return snap
 
     def _key(self) -> tuple[str, str, bool]:
@@ -179,7 +184,9 @@ class LexicalIndex:
         if any(tokens[k] for k in keys):  # bm25s cannot index a corpus without a single token
             bm25 = bm25s.BM25()
             bm25.index([tokens[k] for k in keys], show_progress=False)
-        self._tokens = tokens  # only the current chunks' tokens are kept
+        # Only the current chunks' tokens are kept; a chunk deleted while this build read it has
+        # empty tokens here and must not keep them should the same id and content come back.
+        self._tokens = {k: v for k, v in tokens.items() if k not in self._unread}
         snap = Snapshot.make(key, [r[0] for r in rows], [dict(r[1]) for r in rows], committed,
                              {r.source.lower(): r.source for r in records.values() if r.source}, bm25)
         if not key[2]:  # never persist a view taken while an ingest was writing
@@ -228,11 +235,13 @@ class LexicalIndex:
         """Tokens of these chunks: known ones from the last build, the others read and tokenised."""
         out = {k: self._tokens[k] for k in keys if k in self._tokens}
         missing = [k for k in keys if k not in out]
+        self._unread = set()
         for lo in range(0, len(missing), 5000):
             part = missing[lo : lo + 5000]
             got = self.store.chunks.get(ids=[cid for cid, _ in part], include=["documents", "metadatas"])
             docs = {(cid, str((m or {}).get("content_hash", ""))): d or ""
                     for cid, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)}
+            self._unread.update(k for k in part if k not in docs)
             texts = [normalise_spelling(docs.get(k, "")) for k in part]  # "" if deleted meanwhile
             words = bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, return_ids=False,
                                    show_progress=False)

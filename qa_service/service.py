@@ -111,7 +111,7 @@ class QAService(ConversationPages):
     def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
         with self._write_lock:
             report = self.ingester.ingest_paths(paths, progress=progress)
-            self.lexical_refresh(wait=True)  # here, not in the next query (lexical.py)
+            self._refresh_after_write()
             return report
 
     def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
@@ -119,13 +119,21 @@ class QAService(ConversationPages):
         """One uploaded file; it never replaces a different article unless `replace` is set."""
         with self._write_lock:
             report = self.ingester.ingest_bytes(filename, data, replace=replace, on_progress=on_progress)
-            self.lexical_refresh(wait=True)
+            self._refresh_after_write()
             return report
 
     def remove(self, article_id: str) -> None:
         with self._write_lock:
             self.ingester.remove(article_id)
+            self._refresh_after_write()
+
+    def _refresh_after_write(self) -> None:
+        """Here, not in the next query (lexical.py). The write is committed already: a failed
+        refresh must not report it as failed; the next reader's background refresh catches up."""
+        try:
             self.lexical_refresh(wait=True)
+        except Exception:
+            log.warning("BM25 refresh after a write failed; readers will retry", exc_info=True)
 
     # -- reading ---------------------------------------------------------------------
     def search(self, query: str, k: int = 8, filters: SearchFilters | None = None) -> list[RetrievedParagraph]:

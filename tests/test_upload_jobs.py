@@ -210,3 +210,19 @@ def test_qa_ingest_with_a_small_max_article_chars_fails_the_oversized_file_alone
     assert failure["where"].endswith("big.txt")
     assert "article too large" in failure["reason"] and "limit 2,000" in failure["reason"]
     assert "QA_MAX_ARTICLE_CHARS" in failure["reason"]
+
+
+def test_pauses_for_queries_stretch_an_article_by_at_most_its_own_limit() -> None:
+    # Under a steady stream of queries every check pauses; the article must still time out
+    # (after its limit plus at most the same again), not be stretched for ever.
+    from qa_service.loaders.common import TimeLimitExceeded, check_time, pausing, time_limit
+
+    def busy_queries() -> float:
+        time.sleep(0.05)
+        return 0.05
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded), time_limit(0.3), pausing(busy_queries):
+        for _ in range(200):  # 10 s of pauses: far beyond limit + credit
+            check_time()
+    assert time.monotonic() - started < 5.0

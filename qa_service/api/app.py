@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 START_RETRY_S = 1.0  # while Chroma is down at start-up, how often to try again
+START_FAILURE_BACKOFF_S = 10.0  # after any other start-up failure (logged with its traceback)
 
 Builder = Callable[[Settings], QAService]
 
@@ -62,9 +63,12 @@ async def build_when_available(app: FastAPI, build: Builder, settings: Settings)
         except DependencyUnavailable as exc:
             app.state.unavailable = str(exc)
             continue
-        except Exception:
-            log.exception("building the service failed; staying not ready")
-            return
+        except Exception as exc:
+            # Keep trying: a proxy's 502 while Chroma restarts is not final either; /readyz says why.
+            log.exception("building the service failed; staying not ready and retrying")
+            app.state.unavailable = f"the service could not start: {type(exc).__name__}"
+            await asyncio.sleep(START_FAILURE_BACKOFF_S)
+            continue
         app.state.unavailable = None
         log.info("dependencies are back: the service is ready")
         return

@@ -29,7 +29,9 @@ class TimeLimitExceeded(LoadError):
 
 # The deadline of the article being worked on. A context variable, because the work that
 # checks it (chunking, positions extraction) is reached through hooks that do not pass it.
-_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("qa_article_deadline", default=None)
+# (deadline, seconds allowed, pause credit left): pauses for queries push the deadline back by
+# at most `seconds` in all, so a steady stream of queries cannot stretch an article without end.
+_DEADLINE: ContextVar[tuple[float, float, float] | None] = ContextVar("qa_article_deadline", default=None)
 # Called at the same points: lets bulk work step aside for queries (qa_service/priority.py);
 # returns the seconds it waited, which do not count against the article's time.
 _PAUSE: ContextVar[Callable[[], float] | None] = ContextVar("qa_ingest_pause", default=None)
@@ -38,7 +40,7 @@ _PAUSE: ContextVar[Callable[[], float] | None] = ContextVar("qa_ingest_pause", d
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Within the block, `check_time()` raises TimeLimitExceeded once `seconds` have passed."""
-    token = _DEADLINE.set((time.monotonic() + seconds, seconds) if seconds else None)
+    token = _DEADLINE.set((time.monotonic() + seconds, seconds, seconds) if seconds else None)
     try:
         yield
     finally:
@@ -60,8 +62,9 @@ def check_time() -> None:
     pause = _PAUSE.get()
     waited = pause() if pause is not None else 0.0
     limit = _DEADLINE.get()
-    if limit is not None and waited:
-        limit = (limit[0] + waited, limit[1])
+    if limit is not None and waited and limit[2] > 0:
+        credit = min(waited, limit[2])
+        limit = (limit[0] + credit, limit[1], limit[2] - credit)
         _DEADLINE.set(limit)
     if limit is not None and time.monotonic() > limit[0]:
         raise TimeLimitExceeded(f"took longer than the {limit[1]:g} s allowed per article")
