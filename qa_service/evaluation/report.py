@@ -108,6 +108,14 @@ def read_results(path: Path) -> list[QuestionResult]:
         return [QuestionResult.model_validate_json(line) for line in handle if line.strip()]
 
 
+def _save(fig: Any, ax: Any, title: str, path: Path) -> None:
+    """Every plot ends the same way: titled, laid out, written at one resolution, closed."""
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _plot_recall(summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     curves = {"this run": summary["retrieval"]["recall_curve"]}
@@ -122,10 +130,7 @@ def _plot_recall(summary: dict[str, Any], path: Path) -> None:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
-    ax.set_title("Evidence recall@k (answerable questions)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, "Evidence recall@k (answerable questions)", path)
 
 
 def _plot_scores(results: Sequence[QuestionResult], threshold: float | None, path: Path) -> None:
@@ -144,10 +149,7 @@ def _plot_scores(results: Sequence[QuestionResult], threshold: float | None, pat
     ax.set_xlabel(f"support score ({', '.join(sources)})")
     ax.set_ylabel("questions")
     ax.legend()
-    ax.set_title("Scores: answerable vs unanswerable")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, "Scores: answerable vs unanswerable", path)
 
 
 def _plot_calibration(results: Sequence[QuestionResult], path: Path) -> None:
@@ -165,10 +167,7 @@ def _plot_calibration(results: Sequence[QuestionResult], path: Path) -> None:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
-    ax.set_title("Calibration")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, "Calibration", path)
 
 
 def _plot_latency(results: Sequence[QuestionResult], summary: dict[str, Any], path: Path) -> None:
@@ -182,10 +181,7 @@ def _plot_latency(results: Sequence[QuestionResult], summary: dict[str, Any], pa
         ax.legend()
     ax.set_xlabel("seconds per question (wall clock around ask)")
     ax.set_ylabel("questions")
-    ax.set_title("Latency")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, "Latency", path)
 
 
 def _plot_types(summary: dict[str, Any], path: Path) -> None:
@@ -201,10 +197,7 @@ def _plot_types(summary: dict[str, Any], path: Path) -> None:
     ax.set_xticklabels([f"{t}\n(n={summary['by_type'][t]['n_questions']})" for t in types], fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(keys))
-    ax.set_title("By question type")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, "By question type", path)
 
 
 PLOTS = {
