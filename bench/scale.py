@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 import tempfile
 import time
@@ -32,10 +31,11 @@ from bench_server import serve  # noqa: E402
 from load_chat import percentile  # noqa: E402
 
 from qa_service.config import Settings  # noqa: E402
+from qa_service.database import open_database  # noqa: E402
 from qa_service.lexical import LexicalIndex  # noqa: E402
 from qa_service.models import Article  # noqa: E402
-from qa_service.positions import EXTRACTOR_VERSION  # noqa: E402
-from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position  # noqa: E402
+from qa_service.positions import EXTRACTOR_VERSION, PositionsIndex  # noqa: E402
+from qa_service.positions.models import Event, Position  # noqa: E402
 from qa_service.positions.store import PositionsStore  # noqa: E402
 from qa_service.store import ChromaStore, make_client  # noqa: E402
 
@@ -53,7 +53,9 @@ def renamed(text: str, old: str, new: str) -> str:
 
 def build(source: Path, target: Path, paragraphs: int, noise: float, seed: int) -> dict[str, object]:
     """Copies of the source index's articles under fresh ids until `paragraphs` paragraphs are held."""
-    settings = Settings(index_dir=source)
+    # Each index its own SQLite state (positions included), whatever QA_DATABASE_URL says: `measure`
+    # serves the target with it.
+    settings = Settings(index_dir=source, database_url=None)
     src = ChromaStore(make_client(source, None), settings.collection, settings.embedding_model)
     records = src.article_records()
     articles = src.get_articles(sorted(records))
@@ -67,8 +69,8 @@ def build(source: Path, target: Path, paragraphs: int, noise: float, seed: int) 
 
     started = time.perf_counter()
     dst = ChromaStore(make_client(target, None), settings.collection, src.model_name)
-    positions_src = sqlite3.connect(source / "positions.sqlite3")
-    positions_dst = PositionsStore(target / "positions.sqlite3")
+    positions_src = PositionsIndex(settings, nlp=None).store  # (imports an older index's positions file)
+    positions_dst = PositionsStore(open_database(Settings(index_dir=target, database_url=None)))
     rng = np.random.default_rng(seed)
     held, copy = 0, 0
     while held < paragraphs:
@@ -117,22 +119,14 @@ def build(source: Path, target: Path, paragraphs: int, noise: float, seed: int) 
             "bm25_build_s": round(bm25, 2)}
 
 
-def copy_positions(src: sqlite3.Connection, dst: PositionsStore, article: Article, old: str) -> None:
+def copy_positions(src: PositionsStore, dst: PositionsStore, article: Article, old: str) -> None:
     """The source article's stored entries, under the copy's ids."""
-    def rows(table: str) -> list[str]:
-        return [r[0] for r in src.execute(f"SELECT data FROM {table} WHERE article_id = ? ORDER BY rowid", (old,))]
-
-    def fix(entry: Position | Event) -> Position | Event:
+    entries = src.entries(old)
+    entries.article_id = article.article_id
+    found: list[Position | Event] = [*entries.positions, *entries.events]
+    for entry in found:
         entry.article_id = article.article_id
         entry.paragraph_id = renamed(entry.paragraph_id, old, article.article_id)
-        return entry
-
-    entries = ArticleEntries(
-        article_id=article.article_id,
-        actors=[ActorRecord.model_validate_json(d) for d in rows("actors")],
-        positions=[fix(Position.model_validate_json(d)) for d in rows("positions")],  # type: ignore[misc]
-        events=[fix(Event.model_validate_json(d)) for d in rows("events")],  # type: ignore[misc]
-    )
     dst.replace_article(article, entries, extractor=EXTRACTOR_VERSION)
 
 
@@ -169,7 +163,7 @@ async def level(url: str, path: str, questions: list[str], clients: int, request
 
 
 def measure(index: Path, questions: list[str], requests: int) -> dict[str, object]:
-    with serve(index, {"QA_GENERATOR": "extractive"}) as server:
+    with serve(index, {"QA_GENERATOR": "extractive", "QA_DATABASE_URL": ""}) as server:
         out: dict[str, object] = {"startup_s": round(server.startup_s, 1)}
 
         async def run() -> None:

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # Per request to a Chroma server: a hung (not just dead) server becomes a 503, not a stuck thread.
     chroma_timeout_s: float = Field(default=30.0, gt=0)
     collection: str = "paragraphs"
+    # The service's own state (conversations, feedback, Slack event ids, jobs, positions):
+    # SQLite at index_dir/state.sqlite3 unless set, e.g. postgresql+psycopg://user:pw@host/db.
+    database_url: str | None = None
+    database_pool_size: int = Field(default=5, ge=1, le=100)
     sample_dir: Path = PROJECT_ROOT / "data" / "articles"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
 
@@ -44,6 +48,9 @@ class Settings(BaseSettings):
     candidates: int = Field(default=50, ge=1, le=1000)
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = 1.0  # BM25 lists' weight in the fusion (dense lists weigh 1)
+    # A question that finds the BM25 cache behind Chroma (another replica or process wrote)
+    # waits at most this long for its rebuild, then answers from the old one (see lexical.py).
+    lexical_stale_wait_s: float = Field(default=3.0, ge=0, le=60)
     header_in_index: bool = True
     use_news_signals: bool = True  # outlet- and date-aware retrieval for questions that name them
     # Positions/events layer (spaCy at ingest); the chain uses it when use_positions is on.
@@ -62,7 +69,6 @@ class Settings(BaseSettings):
     # Override of the answerability model's probability threshold (None: the fitted one,
     # qa_service/answerability/model.json, refit with bench/fit_answerability.py).
     abstain_threshold: float | None = None
-    conversation_db: Path | None = None  # default: index_dir / "conversations.sqlite3"
     conversation_max_turns: int = 20
     conversation_max_conversations: int = 10_000
 
@@ -85,7 +91,3 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = "https://slack.com/api/"
     slack_ephemeral_slash: bool = False
-
-    @property
-    def conversation_path(self) -> Path:
-        return self.conversation_db or (self.index_dir / "conversations.sqlite3")

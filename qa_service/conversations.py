@@ -1,21 +1,25 @@
-"""Conversation history in SQLite, keyed by conversation id, bounded in size.
+"""Conversation history in the service's database, keyed by conversation id, bounded in size.
 
 Besides the turns the answering chain reads back (role, content, the standalone
 question), a conversation keeps a title (its first question) and, per answer, the
 complete answer record (citations, closest paragraphs) so a page can show it again.
+Every replica reads and writes the same rows, so a follow-up may reach any of them.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+
+from qa_service.database import write_transaction
+from qa_service.database.tables import conversation_answers as answers
+from qa_service.database.tables import conversation_turns as turns
+from qa_service.database.tables import conversations
 from qa_service.errors import NotFoundError
 from qa_service.models import Answer, RetrievedParagraph
 
@@ -30,49 +34,50 @@ class ConversationSummary:
     turns: int
 
 
+def _unknown(cid: str) -> NotFoundError:
+    return NotFoundError(f"unknown conversation id {cid!r}")
+
+
+def _title(text: str | None) -> str:
+    return " ".join((text or "").split())[:TITLE_CHARS]
+
+
+# The stored title, or for a conversation written before titles its oldest kept question.
+_TITLE = func.coalesce(
+    conversations.c.title,
+    select(turns.c.content).where(turns.c.conversation_id == conversations.c.id, turns.c.role == "user")
+    .order_by(turns.c.seq).limit(1).correlate(conversations).scalar_subquery(),
+    "",
+)
+
+
 class ConversationStore:
-    def __init__(self, path: Path, max_turns: int = 20, max_conversations: int = 10_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, engine: Engine, max_turns: int = 20, max_conversations: int = 10_000) -> None:
+        self.engine = engine
         self.max_turns = max_turns
         self.max_conversations = max_conversations
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")  # a CLI chat beside the server waits, not fails
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, updated REAL NOT NULL);
-            CREATE TABLE IF NOT EXISTS turns (
-                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-                seq INTEGER NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL, extra TEXT,
-                PRIMARY KEY (conversation_id, seq));
-            CREATE TABLE IF NOT EXISTS answers (
-                conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL,
-                PRIMARY KEY (conversation_id, seq));
-            """
-        )
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}
-        if "title" not in columns:  # a store written before titles existed
-            self._db.execute("ALTER TABLE conversations ADD COLUMN title TEXT")
 
     def new(self) -> str:
         cid = uuid.uuid4().hex
-        with self._lock:
-            self._db.execute("INSERT INTO conversations (id, updated) VALUES (?, ?)", (cid, time.time()))
-            self._evict()
+        with write_transaction(self.engine) as conn:
+            conn.execute(insert(conversations).values(id=cid, updated=time.time()))
+            self._evict(conn)
         return cid
 
     def exists(self, cid: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM conversations WHERE id=?", (cid,)).fetchone() is not None
+        with self.engine.connect() as conn:
+            return self._exists(conn, cid)
+
+    @staticmethod
+    def _exists(conn: Connection, cid: str) -> bool:
+        return conn.execute(select(conversations.c.id).where(conversations.c.id == cid)).first() is not None
 
     def history(self, cid: str) -> list[dict[str, str]]:
-        if not self.exists(cid):
-            raise NotFoundError(f"unknown conversation id {cid!r}")
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT role, content, extra FROM turns WHERE conversation_id=? ORDER BY seq", (cid,)
-            ).fetchall()
+        with self.engine.connect() as conn:
+            if not self._exists(conn, cid):
+                raise _unknown(cid)
+            rows = conn.execute(select(turns.c.role, turns.c.content, turns.c.extra)
+                                .where(turns.c.conversation_id == cid).order_by(turns.c.seq)).all()
         out = []
         for role, content, extra in rows:
             turn = {"role": role, "content": content}
@@ -82,76 +87,69 @@ class ConversationStore:
         return out
 
     def append(self, cid: str, role: str, content: str, **extra: str) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (time.time(), cid)).rowcount == 0:
-                    raise NotFoundError(f"unknown conversation id {cid!r}")  # evicted meanwhile
-                seq = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id=?", (cid,)
-                ).fetchone()[0]
-                self._db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?)",
-                                 (cid, seq, role, content, json.dumps(extra) if extra else None))
-                if role == "user":  # the first question names the conversation
-                    self._db.execute("UPDATE conversations SET title=? WHERE id=? AND title IS NULL",
-                                     (" ".join(content.split())[:TITLE_CHARS], cid))
-                # Keep the newest turns only: a long chat must not grow without bound.
-                for table in ("turns", "answers"):
-                    self._db.execute(f"DELETE FROM {table} WHERE conversation_id=? AND seq <= ?",
-                                     (cid, seq - self.max_turns))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with write_transaction(self.engine) as conn:
+            # Touching the row first also locks it (PostgreSQL): two replicas appending to one
+            # conversation take turns, so they never pick the same seq.
+            if conn.execute(update(conversations).where(conversations.c.id == cid)
+                            .values(updated=time.time())).rowcount == 0:
+                raise _unknown(cid)  # evicted meanwhile
+            seq = conn.execute(select(func.coalesce(func.max(turns.c.seq), 0) + 1)
+                               .where(turns.c.conversation_id == cid)).scalar_one()
+            conn.execute(insert(turns).values(conversation_id=cid, seq=seq, role=role, content=content,
+                                              extra=json.dumps(extra) if extra else None))
+            if role == "user":  # the first question names the conversation
+                conn.execute(update(conversations)
+                             .where(conversations.c.id == cid, conversations.c.title.is_(None))
+                             .values(title=_title(content)))
+            # Keep the newest turns only: a long chat must not grow without bound.
+            for table in (turns, answers):
+                conn.execute(delete(table).where(table.c.conversation_id == cid,
+                                                 table.c.seq <= seq - self.max_turns))
 
-    def _evict(self) -> None:
-        n = self._db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]
+    def _evict(self, conn: Connection) -> None:
+        n = conn.execute(select(func.count()).select_from(conversations)).scalar_one()
         if n > self.max_conversations:
-            old = [r[0] for r in self._db.execute(
-                "SELECT id FROM conversations ORDER BY updated LIMIT ?", (n - self.max_conversations,))]
-            for table, column in (("answers", "conversation_id"), ("turns", "conversation_id"),
-                                  ("conversations", "id")):
-                self._db.executemany(f"DELETE FROM {table} WHERE {column}=?", [(c,) for c in old])
+            old = select(conversations.c.id).order_by(conversations.c.updated).limit(n - self.max_conversations)
+            # Turns and answer records go with them (ON DELETE CASCADE).
+            conn.execute(delete(conversations).where(conversations.c.id.in_(old.scalar_subquery())))
 
     # -- for pages that list and show conversations ---------------------------------
-    # The stored title, or for a conversation written before titles its oldest kept question.
-    _TITLE = ("COALESCE(c.title, (SELECT content FROM turns u WHERE u.conversation_id = c.id AND u.role = 'user' "
-              "ORDER BY u.seq LIMIT 1), '')")
-
     def recent(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
         """Conversations with at least one question, most recently active first."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT c.id, {self._TITLE}, c.updated, COUNT(t.seq) FROM conversations c "
-                "JOIN turns t ON t.conversation_id = c.id "
-                "GROUP BY c.id HAVING SUM(t.role = 'user') > 0 ORDER BY c.updated DESC LIMIT ? OFFSET ?",
-                (limit, offset),
-            ).fetchall()
-        return [ConversationSummary(id=r[0], title=" ".join(r[1].split())[:TITLE_CHARS], updated=r[2], turns=r[3])
-                for r in rows]
+        c = conversations
+        query = (
+            select(c.c.id, _TITLE, c.c.updated, func.count(turns.c.seq))
+            .join(turns, turns.c.conversation_id == c.c.id)
+            .group_by(c.c.id, c.c.title, c.c.updated)
+            .having(func.sum(case((turns.c.role == "user", 1), else_=0)) > 0)
+            .order_by(c.c.updated.desc(), c.c.id).limit(limit).offset(offset)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [ConversationSummary(id=r[0], title=_title(r[1]), updated=r[2], turns=r[3]) for r in rows]
 
     def summary(self, cid: str) -> ConversationSummary:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT c.id, {self._TITLE}, c.updated, "
-                "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c WHERE c.id=?",
-                (cid,),
-            ).fetchone()
+        count = (select(func.count()).select_from(turns).where(turns.c.conversation_id == conversations.c.id)
+                 .correlate(conversations).scalar_subquery())
+        with self.engine.connect() as conn:
+            row = conn.execute(select(conversations.c.id, _TITLE, conversations.c.updated, count)
+                               .where(conversations.c.id == cid)).first()
         if row is None:
-            raise NotFoundError(f"unknown conversation id {cid!r}")
-        return ConversationSummary(id=row[0], title=" ".join((row[1] or "").split())[:TITLE_CHARS],
-                                   updated=row[2], turns=row[3])
+            raise _unknown(cid)
+        return ConversationSummary(id=row[0], title=_title(row[1]), updated=row[2], turns=row[3])
 
     def transcript(self, cid: str) -> list[dict[str, Any]]:
         """The turns in order; an assistant turn carries `answer` (the full record) once attached."""
-        if not self.exists(cid):
-            raise NotFoundError(f"unknown conversation id {cid!r}")
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT t.seq, t.role, t.content, t.extra, a.data FROM turns t LEFT JOIN answers a "
-                "ON a.conversation_id = t.conversation_id AND a.seq = t.seq "
-                "WHERE t.conversation_id=? ORDER BY t.seq", (cid,)
-            ).fetchall()
+        query = (
+            select(turns.c.seq, turns.c.role, turns.c.content, turns.c.extra, answers.c.data)
+            .outerjoin(answers, (answers.c.conversation_id == turns.c.conversation_id)
+                       & (answers.c.seq == turns.c.seq))
+            .where(turns.c.conversation_id == cid).order_by(turns.c.seq)
+        )
+        with self.engine.connect() as conn:
+            if not self._exists(conn, cid):
+                raise _unknown(cid)
+            rows = conn.execute(query).all()
         out = []
         for seq, role, content, extra, answer in rows:
             turn: dict[str, Any] = {"seq": seq, "role": role, "content": content}
@@ -166,32 +164,30 @@ class ConversationStore:
         """Keep the full record of an answer beside its turn: the newest assistant turn with
         this text and no record yet. Returns that turn's seq, or None when there is none."""
         text = answer.get("answer")
-        with self._lock:
-            if self._db.execute("SELECT 1 FROM conversations WHERE id=?", (cid,)).fetchone() is None:
-                raise NotFoundError(f"unknown conversation id {cid!r}")
-            row = self._db.execute(
-                "SELECT t.seq FROM turns t LEFT JOIN answers a "
-                "ON a.conversation_id = t.conversation_id AND a.seq = t.seq "
-                "WHERE t.conversation_id=? AND t.role='assistant' AND t.content=? AND a.seq IS NULL "
-                "ORDER BY t.seq DESC LIMIT 1", (cid, text)
-            ).fetchone()
-            if row is None:
+        with write_transaction(self.engine) as conn:
+            # FOR UPDATE (PostgreSQL; SQLite's IMMEDIATE already serializes writers): two replicas
+            # attaching to one conversation must not both pick the same turn.
+            if conn.execute(select(conversations.c.id).where(conversations.c.id == cid)
+                            .with_for_update()).first() is None:
+                raise _unknown(cid)
+            seq = conn.execute(
+                select(turns.c.seq)
+                .outerjoin(answers, (answers.c.conversation_id == turns.c.conversation_id)
+                           & (answers.c.seq == turns.c.seq))
+                .where(turns.c.conversation_id == cid, turns.c.role == "assistant", turns.c.content == text,
+                       answers.c.seq.is_(None))
+                .order_by(turns.c.seq.desc()).limit(1)
+            ).scalar()
+            if seq is None:
                 return None
-            self._db.execute("INSERT INTO answers VALUES (?, ?, ?)", (cid, row[0], json.dumps(answer)))
-            return int(row[0])
+            conn.execute(insert(answers).values(conversation_id=cid, seq=seq, data=json.dumps(answer)))
+            return int(seq)
 
     def delete(self, cid: str) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._db.execute("DELETE FROM conversations WHERE id=?", (cid,)).rowcount == 0:
-                    raise NotFoundError(f"unknown conversation id {cid!r}")
-                self._db.execute("DELETE FROM turns WHERE conversation_id=?", (cid,))
-                self._db.execute("DELETE FROM answers WHERE conversation_id=?", (cid,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with write_transaction(self.engine) as conn:
+            # Turns and answer records go with it (ON DELETE CASCADE).
+            if conn.execute(delete(conversations).where(conversations.c.id == cid)).rowcount == 0:
+                raise _unknown(cid)
 
 
 def answer_record(answer: Answer, closest: list[RetrievedParagraph] | None = None) -> dict[str, Any]:

@@ -5,9 +5,10 @@ the collection changes, so a crash, a second replica or a shared Chroma server
 never leaves the two disagreeing. Readers get an immutable Snapshot (BM25 model
 and chunk table together), so a rebuild during a query cannot mix two versions.
 
-Queries never wait for a rebuild: a reader that finds the snapshot stale starts one in
-the background and keeps answering from the old snapshot until the new one is swapped in
-(the retriever drops whatever the old snapshot names that has changed since). Writers
+Queries wait for a rebuild only briefly (`stale_wait_s`): a reader that finds the snapshot
+stale starts one in the background, waits at most that long for it, and else answers from
+the old snapshot until the new one is swapped in (the retriever drops whatever the old
+snapshot names that has changed since). Writers
 call `refresh(wait=True)` after their commit, off the request path, so a search after an
 upload returns sees it. A rebuild re-tokenises only the chunks it has not seen before.
 """
@@ -104,9 +105,15 @@ class Snapshot:
 
 
 class LexicalIndex:
-    def __init__(self, store: ChromaStore, cache_dir: Path | None) -> None:
+    def __init__(self, store: ChromaStore, cache_dir: Path | None, stale_wait_s: float = 0.0) -> None:
         self.store = store
         self.cache_dir = cache_dir
+        # How long a reader that finds the snapshot stale waits for the background rebuild. What
+        # another replica just wrote is then seen by the very next question on a small index,
+        # while a large one (a rebuild of minutes) still answers at once from the old snapshot.
+        self.stale_wait_s = stale_wait_s
+        self._built = threading.Event()  # set when no background build is under way
+        self._built.set()
         self.snapshot = Snapshot()
         self.stemmer = _stemmer()
         self._build_lock = threading.Lock()  # one build at a time
@@ -132,11 +139,16 @@ class LexicalIndex:
                     self._build(key)
             return self.snapshot
         if self._build_lock.acquire(blocking=False):  # else a build is already under way
+            self._built = threading.Event()
             try:
-                threading.Thread(target=self._build_in_background, name="bm25-rebuild", daemon=True).start()
+                threading.Thread(target=self._build_in_background, args=(self._built,), name="bm25-rebuild",
+                                 daemon=True).start()
             except BaseException:
+                self._built.set()
                 self._build_lock.release()  # else every later writer waits for a build that never runs
                 raise
+        if self.stale_wait_s > 0 and self._built.wait(self.stale_wait_s):
+            return self.snapshot
         return snap
 
     def _key(self) -> tuple[str, str, bool]:
@@ -155,7 +167,7 @@ class LexicalIndex:
             self._dirty_seen = (key, now)
         return now - max(self._dirty_seen[1], snap.built) > DIRTY_REBUILD_S
 
-    def _build_in_background(self) -> None:
+    def _build_in_background(self, done: threading.Event) -> None:
         try:  # the lock was taken by the reader that started this thread
             key = self._key()
             if self._stale(self.snapshot, key):
@@ -164,6 +176,7 @@ class LexicalIndex:
             log.exception("background BM25 rebuild failed")
         finally:
             self._build_lock.release()
+            done.set()
 
     def _build(self, key: tuple[str, str, bool]) -> None:
         loaded = None if key[2] else self._load_cache(key)

@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
+
 from qa_service.answerability.actors import ActorDirectory
 from qa_service.answerability.judge import AnswerabilityJudge, AnswerabilityModel
 from qa_service.answerability.vectors import WordVectors
@@ -21,6 +23,7 @@ from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
 from qa_service.conversations import ConversationStore, ConversationSummary, answer_record
+from qa_service.database import open_database, ping
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import ConflictError, DependencyUnavailable, InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
@@ -86,6 +89,7 @@ class QAService(ConversationPages):
         conversations: ConversationStore,
         pipeline: Pipeline,
         judge: AnswerabilityJudge,
+        database: Engine,
         positions: Any | None = None,
     ) -> None:
         self.settings = settings
@@ -97,10 +101,11 @@ class QAService(ConversationPages):
         self.pipeline = pipeline
         self.judge = judge
         self.positions = positions
+        self.database = database
         self._write_lock = threading.Lock()  # one ingest at a time per process
         # Large uploads are ingested off the request, one at a time (GET /api/jobs/{id}).
         self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(
-            name, data, replace=replace, on_progress=progress), max_queued=settings.upload_queue_max)
+            name, data, replace=replace, on_progress=progress), database, max_queued=settings.upload_queue_max)
 
     @property
     def abstain_threshold(self) -> float:
@@ -201,9 +206,11 @@ class QAService(ConversationPages):
         return self.store.get_article(article_id)
 
     def ready(self) -> bool:
-        """True when the index can be read; DependencyUnavailable (with its reason) when Chroma is gone."""
+        """True when the index and the service database can be read; DependencyUnavailable (with
+        its reason) when Chroma or the database is gone."""
         try:
             self.lexical_refresh()
+            ping(self.database)
             return True
         except DependencyUnavailable:
             raise
@@ -288,10 +295,11 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     """Build every client and part from settings (or take the clients given, e.g. shared by tests)."""
     # The Chroma client first: while its server is down, a start-up retry costs no model load.
     client = chroma_client or make_client(settings.index_dir, settings.chroma_url, settings.chroma_timeout_s)
+    database = open_database(settings)  # migrated to head; DependencyUnavailable while it is down
     embedder = embedder or SentenceTransformerEmbeddings.load(settings.embedding_model, settings.embed_batch_size)
     store = ChromaStore(client, settings.collection, embedder.name)
     store.check_model()
-    lexical = LexicalIndex(store, settings.index_dir / f"bm25-{settings.collection}")
+    lexical = LexicalIndex(store, settings.index_dir / f"bm25-{settings.collection}", settings.lexical_stale_wait_s)
     retriever = HybridRetriever(
         store=store, lexical=lexical, embedder=embedder, k=settings.top_k, mode=settings.retrieval_mode,
         candidates=settings.candidates, rrf_k=settings.rrf_k, use_news_signals=settings.use_news_signals,
@@ -302,7 +310,7 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     if positions is None and settings.positions_enabled:
         from qa_service.positions import PositionsIndex, load_nlp
 
-        positions = PositionsIndex(settings, load_nlp())
+        positions = PositionsIndex(settings, load_nlp(), engine=database)
     if chat_model is None and settings.generator != "extractive":
         from qa_service.llm import load_chat_model
 
@@ -314,10 +322,10 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
                         article_time_limit_s=settings.article_time_limit_s, embed_batch=settings.ingest_embed_batch,
                         priority=retriever.priority)
     judge = build_judge(lexical, embedder, positions)
-    conversations = ConversationStore(settings.conversation_path, settings.conversation_max_turns,
+    conversations = ConversationStore(database, settings.conversation_max_turns,
                                       settings.conversation_max_conversations)
     pipeline = Pipeline(build_parts(settings, store, retriever, judge, positions, chat_model))
-    service = QAService(settings, store, embedder, retriever, ingester, conversations, pipeline, judge,
+    service = QAService(settings, store, embedder, retriever, ingester, conversations, pipeline, judge, database,
                         positions=positions)
     if positions is not None:
         sync_positions(service)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from qa_service.conversations import ConversationStore
+from qa_service.database.engine import make_engine
+from qa_service.database.migrate import upgrade
 from qa_service.errors import NotFoundError
 from qa_service.jobs import IngestJobs
 from qa_service.loaders import Failure, build_article, parse_bytes
@@ -35,15 +38,20 @@ class FakeQAService(ConversationPages):
 
     def __init__(self, *, stream_delay: float = 0.0) -> None:
         self.articles: dict[str, Article] = {}
-        # The real store, in memory: the conversation routes are tested against its behaviour.
-        self.conversations = ConversationStore(Path(":memory:"))
+        # The real stores on a database of this fake's own (a temp file: the conversation routes
+        # are tested against their behaviour, and the job worker's threads need their own connections).
+        self._state_dir = tempfile.TemporaryDirectory(prefix="qa-fake-state-")
+        self.database = make_engine(f"sqlite:///{self._state_dir.name}/state.sqlite3")
+        upgrade(self.database)
+        self.conversations = ConversationStore(self.database)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.stream_delay = stream_delay
         self.stream_pulled = 0
         self.stream_closed = threading.Event()
         self.is_ready = True
         self.max_chars = 2000  # Settings().max_message_chars
-        self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(name, data, replace))
+        self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(name, data, replace),
+                               self.database)
         self.add(make_article(
             "nato-aid", "NATO allies pledge military aid",
             ["Germany pledged 500 air defence missiles to Ukraine on Tuesday.",

@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.chroma_server import chroma_server  # noqa: F401  (fixture: a real `chroma run` server)
+from tests.postgres_server import postgres, postgres_url  # noqa: F401  (fixtures: a real PostgreSQL)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "articles"
 FIXTURES = ROOT / "tests" / "fixtures" / "articles"

@@ -24,6 +24,7 @@ from live_server import LiveServer
 from test_api import parse_sse
 
 from qa_service.cli import EXIT_UNAVAILABLE
+from tests.chroma_server import wait_heartbeat
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +47,7 @@ class ChromaServer:
         log = open(self.path / "server.log", "a")
         self.proc = subprocess.Popen([exe, "run", "--path", str(self.path / "data"), "--host", "127.0.0.1",
                                       "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise RuntimeError("chroma run did not start: " + (self.path / "server.log").read_text()[-2000:])
+        wait_heartbeat(self.url, self.path / "server.log")
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -268,38 +268,75 @@ def test_indexed_lookups_equal_the_full_scans(index, question) -> None:
                                                        if e.paragraph_id == event.paragraph_id]
 
 
-def test_a_file_of_the_old_schema_is_migrated_with_order_kept(tmp_path, index, seed) -> None:
-    import sqlite3
-
-    from qa_service.positions.store import SCHEMA_VERSION
-
-    (tmp_path / "old").mkdir()
-    old = sqlite3.connect(tmp_path / "old" / "positions.sqlite3")
-    old.executescript("""
+# The per-index file older versions wrote: its first schema, and the last (ids and side columns).
+OLD_SCHEMAS = {
+    "v1": """
         CREATE TABLE articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, extractor TEXT NOT NULL,
                                title TEXT, published TEXT);
         CREATE TABLE actors (article_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
         CREATE TABLE positions (article_id TEXT NOT NULL, actor TEXT NOT NULL, keys TEXT NOT NULL, published TEXT,
                                 data TEXT NOT NULL);
         CREATE TABLE events (article_id TEXT NOT NULL, sort_date TEXT NOT NULL, keys TEXT NOT NULL, data TEXT NOT NULL);
-    """)
-    with sqlite3.connect(index.store.path) as new:
-        for table, columns in (("articles", "*"), ("actors", "article_id, name, data"),
-                               ("positions", "article_id, actor, keys, published, data"),
-                               ("events", "article_id, sort_date, keys, data")):
-            rows = new.execute(f"SELECT {columns} FROM {table} ORDER BY rowid").fetchall()
-            old.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+    """,
+    "v3": """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, extractor TEXT NOT NULL,
+                               title TEXT, published TEXT);
+        CREATE TABLE actors (id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+                             kind TEXT NOT NULL, role TEXT);
+        CREATE TABLE positions (id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, actor TEXT NOT NULL,
+                                keys TEXT NOT NULL, published TEXT, data TEXT NOT NULL, paragraph_id TEXT NOT NULL,
+                                start INTEGER NOT NULL, topic TEXT, topic_lc TEXT, stance_lc TEXT NOT NULL);
+        CREATE TABLE events (id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, sort_date TEXT NOT NULL,
+                             keys TEXT NOT NULL, data TEXT NOT NULL, paragraph_id TEXT NOT NULL,
+                             yearless INTEGER NOT NULL, desc_len INTEGER NOT NULL, topic_lc TEXT,
+                             desc_lc TEXT NOT NULL, quote_lc TEXT NOT NULL);
+        INSERT INTO meta VALUES ('generation', 7);
+        PRAGMA user_version = 3;
+    """,
+}
+
+
+@pytest.mark.parametrize("schema", sorted(OLD_SCHEMAS))
+def test_an_old_positions_file_is_imported_once_with_order_kept(tmp_path, index, seed, schema) -> None:
+    import sqlite3
+
+    from sqlalchemy import select
+
+    from qa_service.database.tables import pos_actors, pos_articles, pos_events, pos_positions
+
+    (tmp_path / "old").mkdir()
+    legacy = tmp_path / "old" / "positions.sqlite3"
+    old = sqlite3.connect(legacy)
+    old.executescript(OLD_SCHEMAS[schema])
+    with index.store.engine.connect() as new:  # the records as the old code stored them, in order
+        for table, src in (("articles", pos_articles), ("actors", pos_actors), ("positions", pos_positions),
+                           ("events", pos_events)):
+            columns = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
+            query = select(*(src.c[c] for c in columns))
+            rows = new.execute(query.order_by(src.c.id) if "id" in src.c else query).all()
+            old.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(columns))})", [tuple(r) for r in rows])
     old.commit()
     old.close()
     migrated = PositionsIndex(Settings(index_dir=tmp_path / "old"), nlp=None)
-    with sqlite3.connect(migrated.store.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert not legacy.exists() and (tmp_path / "old" / "positions.sqlite3.imported").is_file()
     assert migrated.positions() == index.positions() and migrated.timeline() == index.timeline()
+    assert migrated.store.timeline(include_yearless=True) == index.store.timeline(include_yearless=True)
     assert migrated.actors() == index.actors()
+    assert migrated.store.stance_counts() == index.store.stance_counts()
     for question in QUESTIONS:
         assert migrated.find_actors(question) == index.find_actors(question)
         assert migrated.when(question) == index.when(question)
     assert not migrated.needs_update(seed)
+    # A store with entries never imports: the file turning up again is left alone, nothing doubled.
+    imported = tmp_path / "old" / "positions.sqlite3.imported"
+    imported.rename(legacy)
+    again = PositionsIndex(Settings(index_dir=tmp_path / "old"), nlp=None)
+    assert legacy.exists() and again.positions() == index.positions()
+    # An emptied one (every article removed) takes it in again.
+    again.remove_article(seed.article_id)
+    assert PositionsIndex(Settings(index_dir=tmp_path / "old"), nlp=None).positions() == index.positions()
+    assert not legacy.exists() and imported.exists()
 
 
 def test_pages_and_the_generation(index, seed) -> None:

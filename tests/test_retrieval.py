@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
-from conftest import ROOT, SAMPLES, SEED, free_port
+from conftest import ROOT, SAMPLES, SEED
 
 from qa_service.config import Settings
 from qa_service.errors import InvalidInputError
@@ -96,30 +93,6 @@ def test_bm25_cache_follows_chroma_generation(tmp_path, embedder):
             break
         assert time.monotonic() < deadline, "the second replica never saw the write"
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")
-    proc = subprocess.Popen([exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("chroma run did not start: " + (path / "server.log").read_text()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_chroma_server_backend(chroma_server, tmp_path, embedder):

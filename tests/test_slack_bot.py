@@ -28,9 +28,10 @@ from mock_slack_api import (
 from slack_fakes import FakeService
 
 from qa_service.config import Settings
+from qa_service.database import open_database
 from qa_service.errors import DependencyUnavailable
 from qa_service.slack import mount_slack
-from qa_service.slack.feedback import FeedbackStore, feedback_path
+from qa_service.slack.feedback import FeedbackStore
 from qa_service.slack.format import APOLOGY, UNAVAILABLE, escape
 
 SECRET = "test-signing-secret"
@@ -355,7 +356,7 @@ def test_feedback_button_stores_a_row(server, mock, service, index_dir) -> None:
     assert post_form(server, {"payload": json.dumps(payload)}).status_code == 200
     assert "recorded" in mock.wait_for("response_url")[0]["text"]
 
-    store = FeedbackStore(feedback_path(index_dir))
+    store = FeedbackStore(open_database(make_settings(index_dir, mock)))  # the server's database
     rows = [r for r in store.feedback_rows() if r["user"] == "UVOTER"]
     assert len(rows) == 1 and rows[0]["rating"] == "helpful"
     assert rows[0]["question"] == "What is Rutte's position on peace talks?"

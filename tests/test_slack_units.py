@@ -6,6 +6,9 @@ import io
 import json
 import time
 
+from qa_service.database import open_database
+from qa_service.database.engine import make_engine
+from qa_service.database.migrate import upgrade
 from qa_service.models import Answer, Citation, RetrievedParagraph
 from qa_service.slack.dedupe import SeenEvents
 from qa_service.slack.feedback import FeedbackStore
@@ -100,16 +103,19 @@ def test_thread_history_roles_and_order() -> None:
 
 
 def test_seen_events_once_within_ttl(tmp_path) -> None:
-    seen = SeenEvents(tmp_path / "e.sqlite3", ttl_s=0.2, prune_every=1)
+    url = f"sqlite:///{tmp_path / 'e.sqlite3'}"
+    seen = SeenEvents(open_database(url), ttl_s=0.2, prune_every=1)
     assert seen.first_time("E1") and not seen.first_time("E1")
-    other = SeenEvents(tmp_path / "e.sqlite3")  # another worker shares the memory
+    other_process = make_engine(url)  # another worker's own engine on the same file
+    upgrade(other_process)
+    other = SeenEvents(other_process)  # shares the memory
     assert not other.first_time("E1")
     time.sleep(0.25)
     assert seen.first_time("E1")  # expired: a new delivery is answered again
 
 
 def test_feedback_export_jsonl(tmp_path) -> None:
-    store = FeedbackStore(tmp_path / "f.sqlite3")
+    store = FeedbackStore(open_database(f"sqlite:///{tmp_path / 'f.sqlite3'}"))
     good = store.record_answer(
         Answer(question="Q1?", answer="It was X [1].", abstained=False, citations=[citation(1, "It was X")])
     )

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from qa_service.api import create_app
 from qa_service.config import Settings
 from qa_service.conversations import ConversationStore
+from qa_service.database import open_database
 from qa_service.store import ArticleRecord
 
 KEY = "page-key"
@@ -185,7 +186,7 @@ def test_delete_conversation(client: TestClient, service: FakeQAService) -> None
 
 
 def test_store_trims_answers_with_their_turns_and_evicts_whole_conversations(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite3", max_turns=4, max_conversations=2)
+    store = ConversationStore(open_database(f"sqlite:///{tmp_path / 'c.sqlite3'}"), max_turns=4, max_conversations=2)
     cid = store.new()
     for i in range(3):
         store.append(cid, "user", f"question {i}")
@@ -196,15 +197,16 @@ def test_store_trims_answers_with_their_turns_and_evicts_whole_conversations(tmp
     assert turns[1]["answer"]["answer"] == "answer 1"
     assert store.summary(cid).title == "question 0"  # the title outlives the trimmed first turn
     with sqlite3.connect(tmp_path / "c.sqlite3") as db:
-        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM conversation_answers").fetchone()[0] == 2
     others = [store.new(), store.new()]
     assert not store.exists(cid) and all(store.exists(o) for o in others)
     with sqlite3.connect(tmp_path / "c.sqlite3") as db:
-        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM conversation_answers").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM conversation_turns").fetchone()[0] == 0  # cascaded
 
 
-def test_store_opens_a_file_written_before_titles(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
+def test_store_imports_a_file_written_before_titles(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite3"  # where older versions kept conversations (QA_INDEX_DIR)
     with sqlite3.connect(path) as db:
         db.executescript(
             "CREATE TABLE conversations (id TEXT PRIMARY KEY, updated REAL NOT NULL);"
@@ -213,7 +215,8 @@ def test_store_opens_a_file_written_before_titles(tmp_path: Path) -> None:
             "INSERT INTO conversations VALUES ('old', 1.0);"
             "INSERT INTO turns VALUES ('old', 1, 'user', 'an old question', NULL);"
         )
-    store = ConversationStore(path)
+    store = ConversationStore(open_database(f"sqlite:///{tmp_path / 'state.sqlite3'}", legacy_dir=tmp_path))
+    assert not path.exists() and (tmp_path / "conversations.sqlite3.imported").exists()
     assert store.history("old") == [{"role": "user", "content": "an old question"}]
     store.append("old", "assistant", "an answer")
     cid = store.new()

@@ -76,7 +76,8 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 
 def _settings_for_run(base: Settings, options: EvalOptions, scratch: Path) -> Settings:
-    update: dict[str, Any] = {"conversation_db": scratch / "eval-conversations.sqlite3"}  # never the user's
+    # Conversations go to a scratch database, never the user's.
+    update: dict[str, Any] = {"database_url": f"sqlite:///{(scratch / 'eval-state.sqlite3').resolve()}"}
     if options.articles:
         update.update(index_dir=scratch / "index", chroma_url=None)
     if options.generator:

@@ -7,10 +7,13 @@ import re
 import threading
 
 from spacy.language import Language
+from sqlalchemy import Engine
 
 from qa_service.config import Settings
+from qa_service.database import open_database
 from qa_service.models import Article
 from qa_service.positions.extract import EXTRACTOR_VERSION, extract_article
+from qa_service.positions.legacy import import_legacy
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.positions.store import PositionsStore, actor_keys, content_words
@@ -35,15 +38,18 @@ def question_spans(haystack: str, max_words: int) -> list[str]:
 
 
 class PositionsIndex:
-    """Entries persisted per article in settings.index_dir / "positions.sqlite3".
+    """Entries persisted per article in the service database (qa_service.database), shared by replicas.
 
     Same incremental rules as the paragraph index: an article whose content hash is
     unchanged (and was extracted by the current rules) is skipped; a changed one has its
     entries replaced in one transaction.
     """
 
-    def __init__(self, settings: Settings, nlp: Language | None) -> None:
-        self.store = PositionsStore(settings.index_dir / "positions.sqlite3")
+    def __init__(self, settings: Settings, nlp: Language | None, engine: Engine | None = None) -> None:
+        engine = engine if engine is not None else open_database(settings)
+        self.store = PositionsStore(engine)
+        if engine.dialect.name == "sqlite":  # an upgrade: entries of the old per-index file, once
+            import_legacy(settings.index_dir, self.store)
         self.nlp = nlp  # None: read-only use (CLI queries, web routes)
         self._lock = threading.Lock()  # spaCy pipelines are not safe to share across threads
 
@@ -77,7 +83,7 @@ class PositionsIndex:
 
     # ------------------------------------------------------------ queries
     def version(self) -> int:
-        """Changes whenever any article's entries are replaced or removed (one indexed row)."""
+        """Changes whenever any article's entries are replaced or removed, by any replica (one indexed row)."""
         return self.store.generation()
 
     def actors(self) -> list[ActorRecord]:

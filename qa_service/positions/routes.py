@@ -20,7 +20,7 @@ from qa_service.positions.store import is_yearless
 
 
 def get_positions_index(request: Request) -> PositionsIndex:
-    """app.state.positions if the app set one, else the service's, else a read-only one on the index dir."""
+    """app.state.positions if the app set one, else the service's, else a read-only one on the service database."""
     state = request.app.state
     index = getattr(state, "positions", None)
     if index is None:

@@ -1,81 +1,57 @@
-"""SQLite persistence of positions and events, one article's entries replaced atomically.
+"""Persistence of positions and events in the service database, one article's entries replaced atomically.
 
 The records stay JSON in `data`; side tables hold what the reads filter on (every word
 span of an actor's names, an entry's content words, lower-cased texts), each indexed.
 So what a question costs follows what it names, not how many articles there are: no
-read on the request path scans or JSON-parses a whole table.
+read on the request path scans or JSON-parses a whole table. SQLite by default,
+PostgreSQL when replicas share one database (qa_service.database); the tables are in
+qa_service/database/tables.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from qa_service.database import write_transaction
+from qa_service.database.tables import (
+    pos_actor_forms,
+    pos_actors,
+    pos_articles,
+    pos_event_terms,
+    pos_event_words,
+    pos_events,
+    pos_group_keys,
+    pos_meta,
+    pos_name_keys,
+    pos_position_terms,
+    pos_position_words,
+    pos_positions,
+)
 from qa_service.models import Article
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.text import STOP_WORDS
-
-# Bump when a side table's contents change meaning (e.g. content_words below): an older
-# file is rebuilt from its JSON records on open.
-SCHEMA_VERSION = 3
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, extractor TEXT NOT NULL,
-    title TEXT, published TEXT);
-CREATE TABLE IF NOT EXISTS actors (
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
-    kind TEXT NOT NULL, role TEXT);
-CREATE TABLE IF NOT EXISTS positions (
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, actor TEXT NOT NULL, keys TEXT NOT NULL,
-    published TEXT, data TEXT NOT NULL,
-    paragraph_id TEXT NOT NULL, start INTEGER NOT NULL, topic TEXT, topic_lc TEXT, stance_lc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, sort_date TEXT NOT NULL, keys TEXT NOT NULL,
-    data TEXT NOT NULL, paragraph_id TEXT NOT NULL, yearless INTEGER NOT NULL, desc_len INTEGER NOT NULL,
-    topic_lc TEXT, desc_lc TEXT NOT NULL, quote_lc TEXT NOT NULL);
--- For find_actors, one row per distinct (key, name), counted over the actor rows holding it, so a
--- name every article mentions is still one row: name keys (names, aliases, surname), affiliations,
--- and each name's merged record (first row's kind, aliases in order of appearance).
-CREATE TABLE IF NOT EXISTS name_keys (
-    key TEXT NOT NULL, name TEXT NOT NULL, words INTEGER NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (key, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS group_keys (
-    key TEXT NOT NULL, affiliation TEXT NOT NULL, name TEXT NOT NULL, words INTEGER NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (key, affiliation, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS actor_forms (name TEXT PRIMARY KEY, kind TEXT NOT NULL, aliases TEXT NOT NULL);
--- Every whole-word span of an entry's actor keys: "rutte" and "mark rutte" for "mark rutte".
-CREATE TABLE IF NOT EXISTS position_terms (term TEXT NOT NULL, pos INTEGER NOT NULL);
--- own = 1: the span is of the event's own actors (not of their aliases or affiliations).
-CREATE TABLE IF NOT EXISTS event_terms (term TEXT NOT NULL, event INTEGER NOT NULL, own INTEGER NOT NULL);
--- Content words: of a position's topic and stance, of an event's description and date (weight 1)
--- and its sentence (0.5 more).
-CREATE TABLE IF NOT EXISTS position_words (pos INTEGER NOT NULL, word TEXT NOT NULL, PRIMARY KEY (pos, word))
-    WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event_words (
-    event INTEGER NOT NULL, word TEXT NOT NULL, weight REAL NOT NULL, PRIMARY KEY (event, word)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS actors_article ON actors(article_id);
-CREATE INDEX IF NOT EXISTS actors_name ON actors(name);
-CREATE INDEX IF NOT EXISTS positions_article ON positions(article_id);
-CREATE INDEX IF NOT EXISTS positions_order ON positions(published, id);
-CREATE INDEX IF NOT EXISTS events_article ON events(article_id);
-CREATE INDEX IF NOT EXISTS events_order ON events(yearless, sort_date, id);
-CREATE INDEX IF NOT EXISTS events_paragraph ON events(paragraph_id);
-CREATE INDEX IF NOT EXISTS name_keys_words ON name_keys(words);
-CREATE INDEX IF NOT EXISTS group_keys_words ON group_keys(words);
-CREATE INDEX IF NOT EXISTS position_terms_term ON position_terms(term, pos);
-CREATE INDEX IF NOT EXISTS position_terms_pos ON position_terms(pos);
-CREATE INDEX IF NOT EXISTS event_terms_term ON event_terms(term, own, event);
-CREATE INDEX IF NOT EXISTS event_terms_event ON event_terms(event);
-CREATE INDEX IF NOT EXISTS event_words_word ON event_words(word, event, weight);
-"""
 
 # Beyond function words, what "when" questions say around the event itself.
 _STOP = STOP_WORDS | {"date", "day", "year", "happen", "happened", "take", "took", "place"}
@@ -138,129 +114,238 @@ def topic_matches(topic: str | None, *texts: str | None) -> bool:
     return any(x and t in x.lower() for x in texts)
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for lo in range(0, len(values), _IN_CHUNK):
         yield values[lo : lo + _IN_CHUNK]
 
 
+# Any fixed number (not migrate.py's): on PostgreSQL, writers of positions on every replica take
+# turns, as SQLite's one writer does, so the counted key rows never deadlock between them.
+_WRITE_LOCK = 7_311_403
+
+ArticleRow = tuple[str, str, str, str | None, str | None]  # article_id, content_hash, extractor, title, published
+
+
+def _in(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+def _best_events(words: bool, terms: bool) -> Any:
+    """Dated events by summed hit weight less desc_len / 10000, then timeline order (params: words, terms, limit)."""
+    w, t, e = pos_event_words.c, pos_event_terms.c, pos_events.c
+    by_word = select(w.event, w.weight.label("s")).where(w.word.in_(_in("words")))
+    by_actor = (select(t.event, literal_column("1.0", Float).label("s"))
+                .where(t.own == 1, t.term.in_(_in("terms"))).distinct())
+    if words and terms:
+        h = union_all(by_word, by_actor).subquery("h")
+    else:
+        h = (by_word if words else by_actor).subquery("h")
+    scored = select(h.c.event, func.sum(h.c.s).label("score")).group_by(h.c.event).subquery("scored")
+    # Both dialects in double precision, so equal scores tie alike.
+    score = scored.c.score - cast(e.desc_len, Float) / cast(literal_column("10000.0"), Float)
+    return (select(e.data).join_from(scored, pos_events, e.id == scored.c.event).where(e.yearless == 0)
+            .order_by(score.desc(), e.sort_date, e.id).limit(bindparam("limit")))
+
+
+def _best_position(words: bool) -> Any:
+    """The first position of the actor term, most of the words first (params: term[, words])."""
+    p, w, t = pos_positions.c, pos_position_words.c, pos_position_terms.c
+    order: list[Any] = []
+    if words:
+        overlap = (select(func.count()).select_from(pos_position_words)
+                   .where(w.pos == p.id, w.word.in_(_in("words"))).scalar_subquery())
+        order.append(overlap.desc())
+    return (select(p.data).where(p.id.in_(select(t.pos).where(t.term == bindparam("term"))))
+            .order_by(*order, p.published, p.id).limit(1))
+
+
+# What a question's look-ups run, built once: building and keying a statement costs more than
+# running it on the indexed tables.
+_GENERATION = select(pos_meta.c.value).where(pos_meta.c.key == "generation")
+_MAX_WORDS = [select(func.max(t.c.words)) for t in (pos_name_keys, pos_group_keys)]
+_NAMES_IN = select(pos_name_keys.c.name).distinct().where(pos_name_keys.c.key.in_(_in("keys")))
+_GROUPS_IN = (select(pos_group_keys.c.affiliation, pos_group_keys.c.name).distinct()
+              .where(pos_group_keys.c.key.in_(_in("keys"))))
+_FORMS_IN = (select(pos_actor_forms.c.name, pos_actor_forms.c.kind, pos_actor_forms.c.aliases)
+             .where(pos_actor_forms.c.name.in_(_in("names"))))
+_ARTICLE_HASH = (select(pos_articles.c.content_hash, pos_articles.c.extractor)
+                 .where(pos_articles.c.article_id == bindparam("article_id")))
+_EVENTS_IN = (select(pos_events.c.data)
+              .where(pos_events.c.paragraph_id == bindparam("paragraph_id"), pos_events.c.yearless == 0)
+              .order_by(pos_events.c.sort_date, pos_events.c.id))
+_BEST_POSITION = {words: _best_position(words) for words in (False, True)}
+_BEST_EVENTS = {(words, terms): _best_events(words, terms) for words in (False, True) for terms in (False, True)
+                if words or terms}
+
+
 class PositionsStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection per thread, kept: opening one costs more than the indexed reads themselves.
-        self._local = threading.local()
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")  # stored in the file: once is enough
-            self._migrate(conn)
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    """Over an engine from qa_service.database.open_database (its pool shared with the other stores).
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = sqlite3.connect(self.path, timeout=30)
-        yield conn
+    Every write is one transaction (write_transaction) that bumps the generation, which every
+    process on the database reads, so caches keyed on it notice another replica's writes.
+    """
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """A file written by an older schema: rebuild every table from its JSON records, order kept."""
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-            return
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-                return  # another process migrated it meanwhile
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "articles" not in tables:
-                return  # a new file
-            articles = conn.execute("SELECT * FROM articles").fetchall()
-            actors = conn.execute("SELECT article_id, data FROM actors ORDER BY rowid").fetchall()
-            positions = conn.execute("SELECT article_id, data FROM positions ORDER BY rowid").fetchall()
-            events = conn.execute("SELECT article_id, keys, data FROM events ORDER BY rowid").fetchall()
-            for table in tables:
-                conn.execute(f"DROP TABLE {table}")
-            for statement in SCHEMA.split(";"):  # not executescript: that would commit half-way
-                if statement.strip():
-                    conn.execute(statement)
-            conn.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?)", articles)
-            for aid, data in actors:
-                self._insert_actor(conn, aid, ActorRecord.model_validate_json(data))
-            for aid, data in positions:
-                self._insert_position(conn, aid, Position.model_validate_json(data))
-            for aid, keys, data in events:
-                self._insert_event(conn, aid, Event.model_validate_json(data), json.loads(keys))
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"positions are stored in SQLite or PostgreSQL, not {dialect}")
+        self._postgres = dialect == "postgresql"
+        # Substring test, as exact as SQLite's instr (LIKE would need escaping and fold case).
+        self._find: Callable[..., Any] = func.strpos if self._postgres else func.instr
+        self._upsert = postgresql.insert if self._postgres else sqlite.insert
+
+    def _has(self, column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+        return self._find(column, value) > 0
 
     # ------------------------------------------------------------ writes
+    def _begin(self, conn: Connection) -> None:
+        if self._postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
+
     def replace_article(self, article: Article, entries: ArticleEntries, extractor: str = "") -> None:
         """Swap all of an article's entries in one transaction: readers see old or new, never half."""
         aid = article.article_id
-        with self._connect() as conn, conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_transaction(self.engine) as conn:
+            self._begin(conn)
             self._delete(conn, aid)
-            conn.execute(
-                "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
-                (aid, article.content_hash, extractor, article.title,
-                 article.published.isoformat() if article.published else None),
-            )
-            for a in entries.actors:
-                self._insert_actor(conn, aid, a)
-            for p in entries.positions:
-                self._insert_position(conn, aid, p)
-            for e in entries.events:
-                self._insert_event(conn, aid, e, self._event_keys(e, entries.actors))
+            self._insert_articles(conn, [(aid, article.content_hash, extractor, article.title,
+                                          article.published.isoformat() if article.published else None)])
+            self._insert_actors(conn, [(aid, a) for a in entries.actors])
+            self._insert_positions(conn, [(aid, p) for p in entries.positions])
+            self._insert_events(conn, [(aid, e, self._event_keys(e, entries.actors)) for e in entries.events])
             self._bump(conn)
 
+    def import_records(self, articles: Sequence[ArticleRow], actors: Sequence[tuple[str, ActorRecord]],
+                       positions: Sequence[tuple[str, Position]],
+                       events: Sequence[tuple[str, Event, list[str]]]) -> bool:
+        """Records of an older store, stored in the order given, in one transaction, only into an
+        empty store (whoever finds it empty first imports); False when it was not empty."""
+        with write_transaction(self.engine) as conn:
+            self._begin(conn)
+            if conn.execute(select(pos_articles.c.article_id).limit(1)).first() is not None:
+                return False
+            self._insert_articles(conn, articles)
+            self._insert_actors(conn, actors)
+            self._insert_positions(conn, positions)
+            self._insert_events(conn, events)
+            self._bump(conn)
+        return True
+
     @staticmethod
-    def _insert_actor(conn: sqlite3.Connection, aid: str, a: ActorRecord) -> None:
-        cur = conn.execute("INSERT INTO actors (article_id, name, data, kind, role) VALUES (?, ?, ?, ?, ?)",
-                           (aid, a.name, a.model_dump_json(), a.kind, a.role))
-        assert cur.lastrowid is not None
-        conn.executemany("INSERT INTO name_keys VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
-                         [(k, a.name, len(k.split(" "))) for k in _name_keys(a)])
-        conn.executemany("INSERT INTO group_keys VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
-                         [(g.lower(), g, a.name, len(g.lower().split(" "))) for g in dict.fromkeys(a.affiliations)])
-        row = conn.execute("SELECT aliases FROM actor_forms WHERE name = ?", (a.name,)).fetchone()
-        if row is None:
-            conn.execute("INSERT INTO actor_forms VALUES (?, ?, ?)",
-                         (a.name, a.kind, json.dumps(list(dict.fromkeys(a.aliases)))))
-        else:
-            have = json.loads(row[0])
-            new = [x for x in dict.fromkeys(a.aliases) if x not in have]
+    def _insert_articles(conn: Connection, rows: Sequence[ArticleRow]) -> None:
+        if rows:
+            conn.execute(pos_articles.insert(), [
+                {"article_id": aid, "content_hash": h, "extractor": x, "title": t, "published": p}
+                for aid, h, x, t, p in rows])
+
+    def _count(self, conn: Connection, table: Any, keys: list[str], counts: Counter[tuple[str, ...]],
+               words: dict[tuple[str, ...], int]) -> None:
+        """Add each row's count to `n` (inserting rows not there yet); one row per key, sorted."""
+        if not counts:
+            return
+        stmt = self._upsert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={"n": table.c.n + stmt.excluded.n})
+        conn.execute(stmt, [{**dict(zip(keys, k, strict=True)), "words": words[k], "n": n}
+                            for k, n in sorted(counts.items())])
+
+    def _insert_actors(self, conn: Connection, rows: Sequence[tuple[str, ActorRecord]]) -> None:
+        if not rows:
+            return
+        conn.execute(pos_actors.insert(), [{"article_id": aid, "name": a.name, "data": a.model_dump_json(),
+                                            "kind": a.kind, "role": a.role} for aid, a in rows])
+        names: Counter[tuple[str, ...]] = Counter()
+        groups: Counter[tuple[str, ...]] = Counter()
+        words: dict[tuple[str, ...], int] = {}
+        for _, a in rows:
+            for k in _name_keys(a):
+                names[(k, a.name)] += 1
+                words[(k, a.name)] = len(k.split(" "))
+            for g in dict.fromkeys(a.affiliations):
+                groups[(g.lower(), g, a.name)] += 1
+                words[(g.lower(), g, a.name)] = len(g.lower().split(" "))
+        self._count(conn, pos_name_keys, ["key", "name"], names, words)
+        self._count(conn, pos_group_keys, ["key", "affiliation", "name"], groups, words)
+        # Merged records: the first row's kind, aliases in order of appearance.
+        forms = self._forms(conn, list(dict.fromkeys(a.name for _, a in rows)))
+        added: dict[str, None] = {}
+        changed: dict[str, None] = {}
+        for _, a in rows:
+            have = forms.get(a.name)
+            if have is None:
+                forms[a.name] = (a.kind, list(dict.fromkeys(a.aliases)))
+                added[a.name] = None
+                continue
+            new = [x for x in dict.fromkeys(a.aliases) if x not in have[1]]
             if new:
-                conn.execute("UPDATE actor_forms SET aliases = ? WHERE name = ?", (json.dumps(have + new), a.name))
+                have[1].extend(new)
+                if a.name not in added:
+                    changed[a.name] = None
+        if added:
+            conn.execute(pos_actor_forms.insert(), [{"name": n, "kind": forms[n][0], "aliases": json.dumps(forms[n][1])}
+                                                    for n in added])
+        self._put_forms(conn, {n: forms[n] for n in changed})
 
     @staticmethod
-    def _insert_position(conn: sqlite3.Connection, aid: str, p: Position) -> None:
-        keys = actor_keys([p.actor, *p.aliases, *p.affiliations])
-        cur = conn.execute(
-            "INSERT INTO positions (article_id, actor, keys, published, data, paragraph_id, start, topic, topic_lc,"
-            " stance_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (aid, p.actor, json.dumps(keys), p.published, p.model_dump_json(), p.paragraph_id, p.start, p.topic,
-             p.topic.lower() if p.topic else None, p.stance.lower()))
-        conn.executemany("INSERT INTO position_terms VALUES (?, ?)", [(t, cur.lastrowid) for t in key_spans(keys)])
-        conn.executemany("INSERT INTO position_words VALUES (?, ?)",
-                         [(cur.lastrowid, w) for w in content_words(f"{p.topic or ''} {p.stance}")])
+    def _forms(conn: Connection, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+        out: dict[str, tuple[str, list[str]]] = {}
+        for part in _chunks(names):
+            for name, kind, aliases in conn.execute(_FORMS_IN, {"names": list(part)}):
+                out[name] = (kind, json.loads(aliases))
+        return out
 
     @staticmethod
-    def _insert_event(conn: sqlite3.Connection, aid: str, e: Event, keys: list[str]) -> None:
-        cur = conn.execute(
-            "INSERT INTO events (article_id, sort_date, keys, data, paragraph_id, yearless, desc_len, topic_lc,"
-            " desc_lc, quote_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (aid, e.sort_date, json.dumps(keys), e.model_dump_json(), e.paragraph_id, int(is_yearless(e.date)),
-             len(e.description), e.topic.lower() if e.topic else None, e.description.lower(), e.quote.lower()))
-        own = key_spans(actor_keys(list(e.actors)))
-        conn.executemany("INSERT INTO event_terms VALUES (?, ?, ?)",
-                         [(t, cur.lastrowid, int(t in own)) for t in key_spans(keys) | own])
-        text_words = content_words(f"{e.description} {e.date_text}")
-        quote_words = content_words(e.quote)
-        conn.executemany("INSERT INTO event_words VALUES (?, ?, ?)",
-                         [(cur.lastrowid, w, (w in text_words) + 0.5 * (w in quote_words))
-                          for w in text_words | quote_words])
+    def _put_forms(conn: Connection, forms: dict[str, tuple[str, list[str]]]) -> None:
+        if forms:
+            f = pos_actor_forms.c
+            conn.execute(
+                pos_actor_forms.update().where(f.name == bindparam("b_name"))
+                .values(kind=bindparam("b_kind"), aliases=bindparam("b_aliases")),
+                [{"b_name": n, "b_kind": kind, "b_aliases": json.dumps(aliases)} for n, (kind, aliases) in forms.items()])
+
+    @staticmethod
+    def _insert_positions(conn: Connection, rows: Sequence[tuple[str, Position]]) -> None:
+        if not rows:
+            return
+        keys = [actor_keys([p.actor, *p.aliases, *p.affiliations]) for _, p in rows]
+        # Ids in the order given (ties in every listing), each returned for its side rows.
+        ids = conn.execute(
+            pos_positions.insert().returning(pos_positions.c.id, sort_by_parameter_order=True),
+            [{"article_id": aid, "actor": p.actor, "keys": json.dumps(k), "published": p.published or "",
+              "data": p.model_dump_json(), "paragraph_id": p.paragraph_id, "start": p.start, "topic": p.topic,
+              "topic_lc": p.topic.lower() if p.topic else None, "stance_lc": p.stance.lower()}
+             for (aid, p), k in zip(rows, keys, strict=True)]).scalars().all()
+        terms = [{"term": t, "pos": i} for i, k in zip(ids, keys, strict=True) for t in key_spans(k)]
+        words = [{"pos": i, "word": w} for i, (_, p) in zip(ids, rows, strict=True)
+                 for w in content_words(f"{p.topic or ''} {p.stance}")]
+        if terms:
+            conn.execute(pos_position_terms.insert(), terms)
+        if words:
+            conn.execute(pos_position_words.insert(), words)
+
+    @staticmethod
+    def _insert_events(conn: Connection, rows: Sequence[tuple[str, Event, list[str]]]) -> None:
+        if not rows:
+            return
+        ids = conn.execute(
+            pos_events.insert().returning(pos_events.c.id, sort_by_parameter_order=True),
+            [{"article_id": aid, "sort_date": e.sort_date, "keys": json.dumps(keys), "data": e.model_dump_json(),
+              "paragraph_id": e.paragraph_id, "yearless": int(is_yearless(e.date)), "desc_len": len(e.description),
+              "topic_lc": e.topic.lower() if e.topic else None, "desc_lc": e.description.lower(),
+              "quote_lc": e.quote.lower()} for aid, e, keys in rows]).scalars().all()
+        terms: list[dict[str, object]] = []
+        words: list[dict[str, object]] = []
+        for i, (_, e, keys) in zip(ids, rows, strict=True):
+            own = key_spans(actor_keys(list(e.actors)))
+            terms += [{"term": t, "event": i, "own": int(t in own)} for t in key_spans(keys) | own]
+            text_words = content_words(f"{e.description} {e.date_text}")
+            quote_words = content_words(e.quote)
+            words += [{"event": i, "word": w, "weight": (w in text_words) + 0.5 * (w in quote_words)}
+                      for w in text_words | quote_words]
+        if terms:
+            conn.execute(pos_event_terms.insert(), terms)
+        if words:
+            conn.execute(pos_event_words.insert(), words)
 
     @staticmethod
     def _event_keys(event: Event, actors: list[ActorRecord]) -> list[str]:
@@ -270,73 +355,102 @@ class PositionsStore:
                 names += [*a.aliases, *a.affiliations]
         return actor_keys(names)
 
-    @staticmethod
-    def _delete(conn: sqlite3.Connection, article_id: str) -> None:
-        gone = [ActorRecord.model_validate_json(d) for (d,) in
-                conn.execute("SELECT data FROM actors WHERE article_id = ?", (article_id,))]
+    def _delete(self, conn: Connection, article_id: str) -> None:
+        gone = [ActorRecord.model_validate_json(d) for d in
+                conn.execute(select(pos_actors.c.data).where(pos_actors.c.article_id == article_id)).scalars()]
+        names: Counter[tuple[str, ...]] = Counter()
+        groups: Counter[tuple[str, ...]] = Counter()
         for a in gone:
-            conn.executemany("UPDATE name_keys SET n = n - 1 WHERE key = ? AND name = ?",
-                             [(k, a.name) for k in _name_keys(a)])
-            conn.executemany("UPDATE group_keys SET n = n - 1 WHERE key = ? AND affiliation = ? AND name = ?",
-                             [(g.lower(), g, a.name) for g in dict.fromkeys(a.affiliations)])
-        conn.execute("DELETE FROM name_keys WHERE n <= 0")
-        conn.execute("DELETE FROM group_keys WHERE n <= 0")
-        for side, column, table in (("position_terms", "pos", "positions"), ("position_words", "pos", "positions"),
-                                    ("event_terms", "event", "events"), ("event_words", "event", "events")):
-            conn.execute(f"DELETE FROM {side} WHERE {column} IN (SELECT id FROM {table} WHERE article_id = ?)",
-                         (article_id,))
-        for table in ("articles", "actors", "positions", "events"):
-            conn.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
-        for name in {a.name for a in gone}:  # merged records again, from the rows left
-            rows = conn.execute("SELECT kind, data FROM actors WHERE name = ? ORDER BY id", (name,)).fetchall()
-            if not rows:
-                conn.execute("DELETE FROM actor_forms WHERE name = ?", (name,))
+            names.update((k, a.name) for k in _name_keys(a))
+            groups.update((g.lower(), g, a.name) for g in dict.fromkeys(a.affiliations))
+        for table, keys, counts in ((pos_name_keys, ["key", "name"], names),
+                                    (pos_group_keys, ["key", "affiliation", "name"], groups)):
+            if not counts:
                 continue
+            match = [table.c[k] == bindparam(f"b_{k}") for k in keys]
+            rows = [{**{f"b_{k}": v for k, v in zip(keys, key, strict=True)}, "b_n": n}
+                    for key, n in sorted(counts.items())]
+            conn.execute(table.update().where(*match).values(n=table.c.n - bindparam("b_n")), rows)
+            # Only the rows just counted down can have reached 0: no scan of the table.
+            conn.execute(table.delete().where(*match, table.c.n <= 0), [{k: v for k, v in r.items() if k != "b_n"}
+                                                                        for r in rows])
+        for side, column, table in ((pos_position_terms, "pos", pos_positions),
+                                    (pos_position_words, "pos", pos_positions),
+                                    (pos_event_terms, "event", pos_events), (pos_event_words, "event", pos_events)):
+            ids = select(table.c.id).where(table.c.article_id == article_id)
+            conn.execute(delete(side).where(side.c[column].in_(ids)))
+        for table in (pos_articles, pos_actors, pos_positions, pos_events):
+            conn.execute(delete(table).where(table.c.article_id == article_id))
+        # Merged records again, from the rows left.
+        left: dict[str, list[tuple[int, str, str]]] = {}
+        a_ = pos_actors.c
+        for part in _chunks(sorted({a.name for a in gone})):
+            for row_id, name, kind, data in conn.execute(
+                    select(a_.id, a_.name, a_.kind, a_.data).where(a_.name.in_(part))):
+                left.setdefault(name, []).append((row_id, kind, data))
+        empty = sorted({a.name for a in gone} - set(left))
+        for part in _chunks(empty):
+            conn.execute(delete(pos_actor_forms).where(pos_actor_forms.c.name.in_(part)))
+        forms: dict[str, tuple[str, list[str]]] = {}
+        for name, held in left.items():
+            held.sort()
             aliases: list[str] = []
-            for _, data in rows:
+            for _, _, data in held:
                 aliases += [x for x in ActorRecord.model_validate_json(data).aliases if x not in aliases]
-            conn.execute("UPDATE actor_forms SET kind = ?, aliases = ? WHERE name = ?",
-                         (rows[0][0], json.dumps(aliases), name))
+            forms[name] = (held[0][1], aliases)
+        self._put_forms(conn, forms)
 
-    @staticmethod
-    def _bump(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO meta VALUES ('generation', 1) "
-                     "ON CONFLICT(key) DO UPDATE SET value = value + 1")
+    def _bump(self, conn: Connection) -> None:
+        stmt = self._upsert(pos_meta).values(key="generation", value=1)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": pos_meta.c.value + 1}))
 
     def remove_article(self, article_id: str) -> None:
-        with self._connect() as conn, conn:
+        with write_transaction(self.engine) as conn:
+            self._begin(conn)
             self._delete(conn, article_id)
             self._bump(conn)
 
     # ------------------------------------------------------------ reads
     def generation(self) -> int:
-        """Changes whenever any article's entries are replaced or removed (one indexed row)."""
-        with self._connect() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+        """Changes whenever any article's entries are replaced or removed, by any process (one indexed row)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(_GENERATION).scalar()
+        return int(value) if value is not None else 0
 
     def article_hashes(self) -> dict[str, tuple[str, str]]:
         """article_id -> (content_hash, extractor version) of what is stored."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT article_id, content_hash, extractor FROM articles").fetchall()
+        a = pos_articles.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(a.article_id, a.content_hash, a.extractor)).all()
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def article_hash(self, article_id: str) -> tuple[str, str] | None:
-        with self._connect() as conn:
-            row = conn.execute("SELECT content_hash, extractor FROM articles WHERE article_id = ?",
-                               (article_id,)).fetchone()
+        with self.engine.connect() as conn:
+            row = conn.execute(_ARTICLE_HASH, {"article_id": article_id}).first()
         return (row[0], row[1]) if row else None
+
+    def entries(self, article_id: str) -> ArticleEntries:
+        """An article's stored actors, positions and events, in the order they were stored."""
+        with self.engine.connect() as conn:
+            def data(table: Any) -> list[str]:
+                query = select(table.c.data).where(table.c.article_id == article_id).order_by(table.c.id)
+                return list(conn.execute(query).scalars())
+
+            return ArticleEntries(article_id=article_id,
+                                  actors=[ActorRecord.model_validate_json(d) for d in data(pos_actors)],
+                                  positions=[Position.model_validate_json(d) for d in data(pos_positions)],
+                                  events=[Event.model_validate_json(d) for d in data(pos_events)])
 
     def actors(self, names: Sequence[str] | None = None) -> list[ActorRecord]:
         """Actors merged across articles by name (aliases, roles and affiliations pooled); all, or those named."""
-        with self._connect() as conn:
+        a = pos_actors.c
+        with self.engine.connect() as conn:
             if names is None:
-                rows = conn.execute("SELECT id, data FROM actors ORDER BY id").fetchall()
+                rows = [tuple(r) for r in conn.execute(select(a.id, a.data).order_by(a.id))]
             else:
                 rows = []
                 for part in _chunks(list(names)):
-                    rows += conn.execute(f"SELECT id, data FROM actors WHERE name IN ({_marks(part)})",
-                                         list(part)).fetchall()
+                    rows += [tuple(r) for r in conn.execute(select(a.id, a.data).where(a.name.in_(part)))]
                 rows.sort()
         merged: dict[str, ActorRecord] = {}
         for _, data in rows:
@@ -345,39 +459,30 @@ class PositionsStore:
             if have is None:
                 merged[rec.name] = rec
                 continue
-            have.aliases += [a for a in rec.aliases if a not in have.aliases]
-            have.affiliations += [a for a in rec.affiliations if a not in have.affiliations]
+            have.aliases += [x for x in rec.aliases if x not in have.aliases]
+            have.affiliations += [x for x in rec.affiliations if x not in have.affiliations]
             have.role = have.role or rec.role
         return list(merged.values())
 
     def name_forms(self, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
         """Per actor name: the merged record's kind and aliases (what `actors(names)` holds), read in SQL."""
-        out: dict[str, tuple[str, list[str]]] = {}
-        with self._connect() as conn:
-            for part in _chunks(list(names)):
-                for name, kind, aliases in conn.execute(
-                        f"SELECT name, kind, aliases FROM actor_forms WHERE name IN ({_marks(part)})", list(part)):
-                    out[name] = (kind, json.loads(aliases))
-        return out
+        with self.engine.connect() as conn:
+            return self._forms(conn, list(names))
 
     def longest_name(self) -> int:
         """Most words in any name key or affiliation (bounds the question spans looked up)."""
-        with self._connect() as conn:
-            row = conn.execute("SELECT max((SELECT max(words) FROM name_keys), "
-                               "(SELECT max(words) FROM group_keys))").fetchone()
-        return int(row[0] or 0)
+        with self.engine.connect() as conn:
+            found = [conn.execute(query).scalar() for query in _MAX_WORDS]
+        return max((int(n) for n in found if n is not None), default=0)
 
     def named_in(self, spans: Sequence[str]) -> tuple[set[str], list[tuple[str, str]]]:
         """Actor names with a key among the spans, and (affiliation, actor name) pairs with one."""
         names: set[str] = set()
         groups: list[tuple[str, str]] = []
-        with self._connect() as conn:
+        with self.engine.connect() as conn:
             for part in _chunks(spans):
-                names.update(r[0] for r in conn.execute(
-                    f"SELECT DISTINCT name FROM name_keys WHERE key IN ({_marks(part)})", list(part)))
-                groups += conn.execute(
-                    f"SELECT DISTINCT affiliation, name FROM group_keys WHERE key IN ({_marks(part)})",
-                    list(part)).fetchall()
+                names.update(conn.execute(_NAMES_IN, {"keys": list(part)}).scalars())
+                groups += [(r[0], r[1]) for r in conn.execute(_GROUPS_IN, {"keys": list(part)})]
         return names, groups
 
     def positions(self, actor: str | list[str] | None = None, topic: str | list[str] | None = None,
@@ -385,21 +490,17 @@ class PositionsStore:
         """Positions of any of the actors given (and on any of the topics), oldest article first."""
         actors = _as_list(actor)
         topics = _as_list(topic)
-        where: list[str] = []
-        params: list[object] = []
+        p = pos_positions.c
+        query = select(p.data)
         if actors:
             terms = list(dict.fromkeys(normalise(a).lower() for a in actors))
-            where.append(f"id IN (SELECT pos FROM position_terms WHERE term IN ({_marks(terms)}))")
-            params += terms
+            query = query.where(p.id.in_(select(pos_position_terms.c.pos).where(pos_position_terms.c.term.in_(terms))))
         if topics:
-            where.append("(" + " OR ".join(["instr(topic_lc, ?) > 0 OR instr(stance_lc, ?) > 0"] * len(topics)) + ")")
-            params += [t.lower() for t in topics for _ in (0, 1)]
-        sql = "SELECT data FROM positions" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY published, id LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, offset]
-        with self._connect() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [Position.model_validate_json(r[0]) for r in rows]
+            query = query.where(or_(*(self._has(c, t.lower()) for t in topics for c in (p.topic_lc, p.stance_lc))))
+        query = query.order_by(p.published, p.id).limit(limit).offset(offset or None)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).scalars().all()
+        return [Position.model_validate_json(r) for r in rows]
 
     def stance_counts(self) -> tuple[dict[str, int], dict[tuple[str, str | None], int], dict[str, str]]:
         """Stances counted once per (actor, paragraph, sentence, topic), as the merged table shows them.
@@ -407,13 +508,17 @@ class PositionsStore:
         Per actor, per (actor, topic), and each actor's role (the first one stated): what the
         facets need, counted in SQL without reading the records.
         """
-        stances = "SELECT DISTINCT actor, paragraph_id, start, topic FROM positions"
-        with self._connect() as conn:
-            per_actor = dict(conn.execute(f"SELECT actor, count(*) FROM ({stances}) GROUP BY actor").fetchall())
-            per_topic = {(a, t): n for a, t, n in conn.execute(
-                f"SELECT actor, topic, count(*) FROM ({stances}) GROUP BY actor, topic")}
-            roles = {name: role for name, role, _ in conn.execute(
-                "SELECT name, role, min(id) FROM actors WHERE role IS NOT NULL AND role != '' GROUP BY name")}
+        p, a = pos_positions.c, pos_actors.c
+        stances = select(p.actor, p.paragraph_id, p.start, p.topic).distinct().subquery()
+        first = (select(func.min(a.id).label("id")).where(a.role.is_not(None), a.role != "")
+                 .group_by(a.name).subquery())
+        with self.engine.connect() as conn:
+            per_actor = {r[0]: r[1] for r in conn.execute(
+                select(stances.c.actor, func.count()).group_by(stances.c.actor))}
+            per_topic = {(r[0], r[1]): r[2] for r in conn.execute(
+                select(stances.c.actor, stances.c.topic, func.count()).group_by(stances.c.actor, stances.c.topic))}
+            roles = {r[0]: r[1] for r in conn.execute(
+                select(a.name, a.role).join_from(pos_actors, first, first.c.id == a.id))}
         return per_actor, per_topic, roles
 
     def best_position(self, actor: str, words: set[str]) -> Position | None:
@@ -421,15 +526,10 @@ class PositionsStore:
 
         The first of what `positions(actor)` stably re-sorted by that overlap would give.
         """
-        term = normalise(actor).lower()
-        ranked = list(words)
-        overlap = (f"(SELECT count(*) FROM position_words w WHERE w.pos = p.id AND w.word IN ({_marks(ranked)})) DESC, "
-                   if ranked else "")
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT data FROM positions p WHERE id IN (SELECT pos FROM position_terms WHERE term = ?) "
-                f"ORDER BY {overlap}published, id LIMIT 1", [term, *ranked]).fetchone()
-        return Position.model_validate_json(row[0]) if row else None
+        params: dict[str, object] = {"term": normalise(actor).lower(), "words": list(words)}
+        with self.engine.connect() as conn:
+            data = conn.execute(_BEST_POSITION[bool(words)], params).scalar()
+        return Position.model_validate_json(data) if data is not None else None
 
     def timeline(self, actor: str | None = None, topic: str | None = None,
                  include_yearless: bool = False, limit: int | None = None, offset: int = 0) -> list[Event]:
@@ -437,48 +537,37 @@ class PositionsStore:
 
         Off by default so callers that compute with dates (the answering chain) never meet one.
         """
-        where: list[str] = []
-        params: list[object] = []
+        e, t = pos_events.c, pos_event_terms.c
+        query = select(e.data)
         if not include_yearless:
-            where.append("yearless = 0")
+            query = query.where(e.yearless == 0)
         if actor:
-            where.append("(id IN (SELECT event FROM event_terms WHERE term = ?) OR instr(desc_lc, ?) > 0)")
-            params += [normalise(actor).lower(), actor.lower()]
+            query = query.where(or_(e.id.in_(select(t.event).where(t.term == normalise(actor).lower())),
+                                    self._has(e.desc_lc, actor.lower())))
         if topic:
-            where.append("(instr(topic_lc, ?) > 0 OR instr(desc_lc, ?) > 0 OR instr(quote_lc, ?) > 0)")
-            params += [topic.lower()] * 3
-        sql = "SELECT data FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY yearless, sort_date, id LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, offset]
-        with self._connect() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [Event.model_validate_json(r[0]) for r in rows]
+            query = query.where(or_(*(self._has(c, topic.lower()) for c in (e.topic_lc, e.desc_lc, e.quote_lc))))
+        query = query.order_by(e.yearless, e.sort_date, e.id).limit(limit).offset(offset or None)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).scalars().all()
+        return [Event.model_validate_json(r) for r in rows]
 
     def events_in(self, paragraph_id: str) -> list[Event]:
         """The dated events a paragraph states, in timeline order."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT data FROM events WHERE paragraph_id = ? AND yearless = 0 "
-                                "ORDER BY sort_date, id", (paragraph_id,)).fetchall()
-        return [Event.model_validate_json(r[0]) for r in rows]
+        with self.engine.connect() as conn:
+            rows = conn.execute(_EVENTS_IN, {"paragraph_id": paragraph_id}).scalars().all()
+        return [Event.model_validate_json(r) for r in rows]
 
     def best_events(self, words: set[str], actors: list[str], limit: int) -> list[Event]:
         """Dated events by overlap with `words` (description and date 1 each, sentence 0.5 more), +1 when
         one of `actors` is among the event's own; ties: shorter description, then timeline order."""
         ranked = list(words)
         terms = list(dict.fromkeys(normalise(a).lower() for a in actors))
-        hits: list[str] = []
-        if ranked:
-            hits.append(f"SELECT event, weight AS s FROM event_words WHERE word IN ({_marks(ranked)})")
-        if terms:
-            hits.append(f"SELECT DISTINCT event, 1.0 AS s FROM event_terms WHERE own = 1 AND term IN ({_marks(terms)})")
-        if not hits:
+        if not ranked and not terms:
             return []
-        sql = (f"SELECT e.data FROM ({' UNION ALL '.join(hits)}) h JOIN events e ON e.id = h.event "
-               "WHERE e.yearless = 0 GROUP BY h.event "
-               "ORDER BY sum(h.s) - e.desc_len / 10000.0 DESC, e.sort_date, e.id LIMIT ?")
-        with self._connect() as conn:
-            rows = conn.execute(sql, [*ranked, *terms, limit]).fetchall()
-        return [Event.model_validate_json(r[0]) for r in rows]
+        query = _BEST_EVENTS[(bool(ranked), bool(terms))]
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"words": ranked, "terms": terms, "limit": limit}).scalars().all()
+        return [Event.model_validate_json(r) for r in rows]
 
 
 def is_yearless(iso: str) -> bool:

@@ -20,11 +20,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from qa_service.config import Settings
+from qa_service.database import open_database
 from qa_service.errors import DependencyUnavailable, InvalidInputError
 from qa_service.models import Answer
 from qa_service.protocol import Asks
 from qa_service.slack.dedupe import SeenEvents
-from qa_service.slack.feedback import FeedbackStore, Rating, feedback_path
+from qa_service.slack.feedback import FeedbackStore, Rating
 from qa_service.slack.format import (
     APOLOGY,
     EMPTY_QUESTION,
@@ -48,12 +49,30 @@ class SlackBot:
     """The listeners' logic; holds the service, the feedback store and the event-id memory."""
 
     def __init__(
-        self, settings: Settings, service: ServiceRef, feedback: FeedbackStore, seen: SeenEvents
+        self,
+        settings: Settings,
+        service: ServiceRef,
+        feedback: FeedbackStore | Callable[[], FeedbackStore],
+        seen: SeenEvents | Callable[[], SeenEvents],
     ) -> None:
         self.settings = settings
         self._service = service
-        self.feedback = feedback
-        self.seen = seen
+        # Callables are opened on first use: the app mounts the bot before the database may be
+        # reachable (a replica starts not ready and waits, instead of failing to start).
+        self._feedback = feedback
+        self._seen = seen
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        if not isinstance(self._feedback, FeedbackStore):
+            self._feedback = self._feedback()
+        return self._feedback
+
+    @property
+    def seen(self) -> SeenEvents:
+        if not isinstance(self._seen, SeenEvents):
+            self._seen = self._seen()
+        return self._seen
 
     @property
     def service(self) -> Asks:
@@ -71,7 +90,8 @@ class SlackBot:
     ) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and duplicate deliveries share an event_id."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not self.seen.first_time(event_id):
+        # In a worker thread: with PostgreSQL it is a network round trip, not for the event loop.
+        if event_id and not await asyncio.to_thread(self.seen.first_time, event_id):
             retry = (request.headers.get("x-slack-retry-num") or [None])[0]
             log.info("slack: ignoring already seen event %s (retry %s)", event_id, retry)
             return BoltResponse(status=200, body="")
@@ -271,8 +291,8 @@ def build_slack_app(settings: Settings, service: ServiceRef) -> AsyncApp | None:
     bot = SlackBot(
         settings,
         service,
-        FeedbackStore(feedback_path(settings.index_dir)),
-        SeenEvents(settings.index_dir / "slack_events.sqlite3"),
+        lambda: FeedbackStore(open_database(settings)),
+        lambda: SeenEvents(open_database(settings)),
     )
     app.use(bot.drop_duplicates)
     app.event("app_mention")(ack=bot.ack, lazy=[bot.on_mention])

@@ -1,59 +1,36 @@
-"""Answers the bot posted and the helpful / not-helpful votes on them, in SQLite.
+"""Answers the bot posted and the helpful / not-helpful votes on them, in the service's database.
 
 Each posted answer is stored first (question, answer, citations) and its id travels
-in the buttons' `value`, so a vote needs no more than that id. `export_jsonl` turns
-voted answers into lines of the evaluation-set format (see GUIDE section 3).
+in the buttons' `value`, so a vote needs no more than that id (and may reach any
+replica). `export_jsonl` turns voted answers into lines of the evaluation-set format
+(see GUIDE section 3).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any, Literal
 
+from sqlalchemy import Engine, case, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from qa_service.database import write_transaction
+from qa_service.database.tables import feedback_answers as answers
+from qa_service.database.tables import feedback_ratings as ratings
 from qa_service.models import Answer
 
 Rating = Literal["helpful", "not_helpful"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    answer_id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
-    citations TEXT NOT NULL,
-    channel TEXT,
-    thread_ts TEXT,
-    user TEXT
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    answer_id TEXT NOT NULL REFERENCES answers(answer_id),
-    user TEXT NOT NULL,
-    rating TEXT NOT NULL CHECK (rating IN ('helpful', 'not_helpful')),
-    created REAL NOT NULL,
-    PRIMARY KEY (answer_id, user)
-);
-"""
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
 class FeedbackStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()  # one connection shared by the event loop and worker threads
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        with self._lock, self._db:
-            self._db.executescript(_SCHEMA)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def record_answer(
         self,
@@ -65,44 +42,37 @@ class FeedbackStore:
     ) -> str:
         answer_id = uuid.uuid4().hex
         citations = [c.model_dump(exclude={"paragraph_text"}) for c in answer.citations]
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    answer_id,
-                    time.time(),
-                    answer.question,
-                    answer.answer,
-                    int(answer.abstained),
-                    json.dumps(citations, ensure_ascii=False),
-                    channel,
-                    thread_ts,
-                    user,
-                ),
-            )
+        with write_transaction(self.engine) as conn:
+            conn.execute(insert(answers).values(
+                answer_id=answer_id, created=time.time(), question=answer.question, answer=answer.answer,
+                abstained=answer.abstained, citations=json.dumps(citations, ensure_ascii=False),
+                channel=channel, thread_ts=thread_ts, user=user,
+            ))
         return answer_id
 
     def record_feedback(self, answer_id: str, user: str, rating: Rating) -> bool:
         """Store (or change) one user's vote. False if the answer id is unknown."""
-        with self._lock, self._db:
-            if self._db.execute("SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)).fetchone() is None:
+        dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        vote = dialect_insert(ratings).values(answer_id=answer_id, user=user, rating=rating, created=time.time())
+        vote = vote.on_conflict_do_update(index_elements=[ratings.c.answer_id, ratings.c.user],
+                                          set_={"rating": vote.excluded.rating, "created": vote.excluded.created})
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(answers.c.answer_id).where(answers.c.answer_id == answer_id)).first() is None:
                 return False
-            self._db.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(answer_id, user) "
-                "DO UPDATE SET rating = excluded.rating, created = excluded.created",
-                (answer_id, user, rating, time.time()),
-            )
+            conn.execute(vote)
         return True
 
     def feedback_rows(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT f.answer_id, f.user, f.rating, f.created, "
-                "a.question, a.answer, a.abstained, a.citations "
-                "FROM feedback f JOIN answers a USING (answer_id) ORDER BY f.created"
-            ).fetchall()
-        return [dict(r) | {"citations": json.loads(r["citations"])} for r in rows]
+        query = (
+            select(ratings.c.answer_id, ratings.c.user, ratings.c.rating, ratings.c.created,
+                   answers.c.question, answers.c.answer, answers.c.abstained, answers.c.citations)
+            .join(answers, answers.c.answer_id == ratings.c.answer_id)
+            .order_by(ratings.c.created)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [dict(r) | {"abstained": int(r["abstained"]), "citations": json.loads(r["citations"])}
+                for r in rows]
 
     def evaluation_lines(self, *, only_helpful: bool = False) -> Iterator[dict[str, Any]]:
         """One evaluation-set record per voted answer (majority vote; ties count as not helpful).
@@ -111,13 +81,18 @@ class FeedbackStore:
         verified quotes). Not-helpful ones keep the question with empty `answers`: they are
         candidates for a human to fill in, marked by `feedback`.
         """
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT a.answer_id, a.question, a.answer, a.abstained, a.citations, "
-                "SUM(f.rating = 'helpful') AS up, SUM(f.rating = 'not_helpful') AS down "
-                "FROM answers a JOIN feedback f USING (answer_id) "
-                "GROUP BY a.answer_id ORDER BY MIN(f.created)"
-            ).fetchall()
+        query = (
+            select(answers.c.answer_id, answers.c.question, answers.c.answer, answers.c.abstained,
+                   answers.c.citations,
+                   func.sum(case((ratings.c.rating == "helpful", 1), else_=0)).label("up"),
+                   func.sum(case((ratings.c.rating == "not_helpful", 1), else_=0)).label("down"))
+            .join(ratings, ratings.c.answer_id == answers.c.answer_id)
+            .group_by(answers.c.answer_id, answers.c.question, answers.c.answer, answers.c.abstained,
+                      answers.c.citations)
+            .order_by(func.min(ratings.c.created), answers.c.answer_id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
         for r in rows:
             helpful = r["up"] > r["down"]
             if only_helpful and not helpful:
@@ -131,7 +106,7 @@ class FeedbackStore:
                 "evidence": [c["quote"] for c in citations] if helpful else [],
                 "answerable": not abstained,  # what the bot concluded; `feedback` says if people agreed
                 "feedback": "helpful" if helpful else "not_helpful",
-                "votes": {"helpful": r["up"], "not_helpful": r["down"]},
+                "votes": {"helpful": int(r["up"]), "not_helpful": int(r["down"])},
                 "source": "slack",
             }
 
@@ -144,12 +119,7 @@ class FeedbackStore:
         return n
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def feedback_path(index_dir: Path) -> Path:
-    return index_dir / "feedback.sqlite3"
+        """Nothing to release: the engine's pool is shared by every store of the process."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,12 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     from qa_service.config import Settings
+    from qa_service.database import open_database
 
     parser = argparse.ArgumentParser(description="Export Slack feedback as evaluation-set JSONL.")
     parser.add_argument("out", nargs="?", help="output file (default: stdout)")
     parser.add_argument("--only-helpful", action="store_true")
     args = parser.parse_args(argv)
-    store = FeedbackStore(feedback_path(Settings().index_dir))
+    store = FeedbackStore(open_database(Settings()))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             n = store.export_jsonl(fh, only_helpful=args.only_helpful)

@@ -1,0 +1,192 @@
+"""The positions store on both databases (real SQLite, real PostgreSQL, real spaCy): the same
+results from each, and what one replica writes another reads, its caches told by the generation."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from qa_service.config import Settings
+from qa_service.database import open_database
+from qa_service.database.engine import make_engine
+from qa_service.loaders import build_article, load_paths
+from qa_service.loaders.common import RawArticle, slugify
+from qa_service.models import Article
+from qa_service.positions import PositionsIndex, extract_article, load_nlp
+from qa_service.positions.index import question_spans
+from qa_service.positions.models import ActorRecord, ArticleEntries
+from qa_service.positions.store import PositionsStore, content_words
+from qa_service.structured import StructuredLayer
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "articles"
+
+QUESTIONS = [
+    "What is Rutte's position on peace talks?",
+    "How do NATO, Ukraine and Russia differ on Ukraine's membership?",
+    "What did the Kremlin spokesman say about NATO?",
+    "When did the NATO summit start?",
+    "When does the Trump administration take office?",
+    "When was the Budapest Memorandum signed?",
+    "What happened to coffee prices after the frost in Brazil?",
+    "When will the tourist tax in Lisbon rise?",
+    "When does the chip plant in Dresden open?",
+    "What is the weather in Lisbon?",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[tuple[Article, ArticleEntries]]:
+    """The sample articles (every format) and an undated copy of the seed, with their extracted entries."""
+    nlp = load_nlp()
+    undated = tmp_path_factory.mktemp("undated") / "undated-copy.txt"
+    shutil.copy(DATA / "nato-ukraine-military-aid.txt", undated)  # no sidecar: no year for "December 3"
+    raws = [r for r in load_paths([DATA, undated]) if isinstance(r, RawArticle)]
+    articles = [build_article(r, slugify(r.title) + ("-undated" if r.published is None else "")) for r in raws]
+    assert len(articles) >= 6 and any(a.published is None for a in articles)
+    return [(a, extract_article(a, nlp)) for a in articles]
+
+
+def sqlite_url(where: Path) -> str:
+    return f"sqlite:///{where / 'state.sqlite3'}"
+
+
+def fill(store: PositionsStore, corpus: list[tuple[Article, ArticleEntries]]) -> None:
+    """Every article, then one changed, one removed and one stored again: the counted rows move both ways."""
+    for article, entries in corpus:
+        store.replace_article(article, entries, extractor="x")
+    article, entries = corpus[0]
+    dropped = {p.paragraph_id for p in article.paragraphs[1:3]}
+    changed = article.model_copy(update={"content_hash": "changed"})
+    store.replace_article(changed, entries.model_copy(update={
+        "positions": [p for p in entries.positions if p.paragraph_id not in dropped],
+        "events": [e for e in entries.events if e.paragraph_id not in dropped],
+        "actors": entries.actors[1:]}), extractor="x")
+    store.remove_article(corpus[1][0].article_id)
+    store.replace_article(*corpus[2], extractor="y")
+
+
+def snapshot(store: PositionsStore) -> dict[str, object]:
+    """What every read answers, over names, topics and questions taken from the stored entries."""
+    actors = store.actors()
+    names = sorted({a.name for a in actors} | {x for a in actors for x in [*a.aliases, *a.affiliations]})
+    names += ["Rutte", "Nobody Atall"]
+    topics = ["membership", "peace", "price", "tax", "nothing like this"]
+    events = store.timeline(include_yearless=True)
+    out: dict[str, object] = {
+        "generation": store.generation(), "hashes": store.article_hashes(), "actors": actors,
+        "positions": store.positions(), "pages": [store.positions(limit=3, offset=2), store.positions(offset=5)],
+        "by_actor": [store.positions(actor=n) for n in names], "several": store.positions(actor=names[:4]),
+        "by_topic": [store.positions(topic=t) for t in topics],
+        "both": store.positions(actor=["Rutte", "Peskov"], topic=["membership", "peace"]),
+        "timeline": [store.timeline(), events, store.timeline(include_yearless=True, limit=2, offset=1)],
+        "timeline_by": [store.timeline(actor=n) for n in names] + [store.timeline(topic=t) for t in topics],
+        "events_in": [store.events_in(e.paragraph_id) for e in events],
+        "stance_counts": store.stance_counts(), "longest": store.longest_name(),
+        "forms": store.name_forms([a.name for a in actors]),
+        "entries": [store.entries(aid) for aid in sorted(store.article_hashes())],
+    }
+    for q in QUESTIONS:
+        words = content_words(q)
+        haystack = " " + q.lower() + " "
+        named, groups = store.named_in(question_spans(haystack, store.longest_name()))
+        out[q] = (named, sorted(groups), store.best_events(words, names[:3], 3), store.best_events(words, [], 5),
+                  [store.best_position(n, words) for n in names], store.best_position("Rutte", set()))
+    return out
+
+
+def test_sqlite_and_postgresql_give_the_same_results(tmp_path, postgres_url, corpus) -> None:
+    lite = PositionsStore(open_database(sqlite_url(tmp_path)))
+    pg = PositionsStore(open_database(postgres_url))
+    assert pg.engine.dialect.name == "postgresql"
+    for store in (lite, pg):
+        fill(store, corpus)
+    got = snapshot(lite)
+    assert got == snapshot(pg)
+    # ... and they are results, not agreeing emptiness.
+    assert got["positions"] and len(got["timeline"][1]) > len(got["timeline"][0]) > 0  # type: ignore[index]
+    assert got["stance_counts"][2] and got["longest"] > 1  # type: ignore[index,operator]
+    assert any(got[q][2] for q in QUESTIONS) and any(got[q][0] for q in QUESTIONS)  # type: ignore[index]
+    # Stored in the order given: an article's entries come back as extracted.
+    article, entries = corpus[3]
+    assert pg.entries(article.article_id) == entries == lite.entries(article.article_id)
+    assert [e for e in pg.positions() if e.article_id == article.article_id] == entries.positions
+
+
+def second_engine(backend: str, tmp_path: Path, postgres_url: str) -> tuple[Engine, Engine]:
+    url = sqlite_url(tmp_path) if backend == "sqlite" else postgres_url
+    return open_database(url), make_engine(url)  # a second pool: what another replica holds
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_what_one_replica_writes_another_reads(backend, tmp_path, request, corpus) -> None:
+    postgres_url = request.getfixturevalue("postgres_url") if backend == "postgresql" else ""
+    first, second = second_engine(backend, tmp_path, postgres_url)
+    settings = Settings(index_dir=tmp_path)
+    writer = PositionsIndex(settings, nlp=None, engine=first)
+    reader = PositionsIndex(settings, nlp=None, engine=second)
+    layer = StructuredLayer(reader, paragraph=lambda _a, _p: None)
+    question = "When did the NATO summit start?"
+    assert layer.focus(question) == [] and reader.positions() == []
+    before = reader.version()
+
+    seed, entries = next((a, e) for a, e in corpus if "Rutte" in a.text and a.published)
+    writer.store.replace_article(seed, entries, extractor="x")
+    assert reader.version() != before  # the cached (empty) focus is not used again
+    focus = layer.focus(question)
+    assert [(p, e.date) for _, p, e in focus][:1] == [(f"{seed.article_id}:p2", "2024-12-03")]
+    assert reader.positions(actor="Rutte") == writer.positions(actor="Rutte") != []
+    assert reader.find_actors("What did the Kremlin spokesman say?") == ["Dmitry Peskov"]
+
+    middle = writer.version()
+    reader.remove_article(seed.article_id)  # any replica may write
+    assert writer.version() != middle and writer.positions() == [] and layer.focus(question) == []
+    second.dispose()
+
+
+def test_replicas_writing_at_once_on_postgresql(tmp_path, postgres_url, corpus) -> None:
+    """Two pools writing different articles at the same time: no deadlock, the counts add up."""
+    engines = [open_database(postgres_url), make_engine(postgres_url)]
+    stores = [PositionsStore(e) for e in engines]
+    errors: list[BaseException] = []
+
+    def write(which: int) -> None:
+        try:
+            for _ in range(3):
+                for article, entries in corpus[which::2]:
+                    stores[which].replace_article(article, entries, extractor="x")
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    lite = PositionsStore(open_database(sqlite_url(tmp_path)))
+    for article, entries in corpus:
+        lite.replace_article(article, entries, extractor="x")
+    pg = stores[1]
+    assert pg.generation() == 3 * len(corpus)
+    assert pg.article_hashes() == lite.article_hashes() and pg.stance_counts() == lite.stance_counts()
+    assert pg.longest_name() == lite.longest_name()
+    spans = question_spans(" " + " ".join(QUESTIONS).lower() + " ", lite.longest_name())
+    assert pg.named_in(spans)[0] == lite.named_in(spans)[0]
+    assert sorted(pg.named_in(spans)[1]) == sorted(lite.named_in(spans)[1])
+    for aid in lite.article_hashes():
+        assert pg.entries(aid) == lite.entries(aid)
+    engines[1].dispose()
+
+
+def test_names_are_found_when_no_actor_has_an_affiliation(tmp_path, corpus) -> None:
+    """longest_name bounds the spans looked up: no affiliation row anywhere must not make it 0."""
+    index = PositionsIndex(Settings(index_dir=tmp_path), nlp=None)
+    article = corpus[0][0]
+    rutte = ActorRecord(name="Mark Rutte", kind="PERSON", aliases=["Rutte"])
+    index.store.replace_article(article, ArticleEntries(article_id=article.article_id, actors=[rutte]))
+    assert index.store.longest_name() == 2
+    assert index.find_actors("What did Rutte say?") == ["Mark Rutte"]
