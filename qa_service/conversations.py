@@ -87,20 +87,30 @@ class ConversationStore:
         return out
 
     def append(self, cid: str, role: str, content: str, **extra: str) -> None:
+        self.append_turns(cid, [(role, content, extra)])
+
+    def append_exchange(self, cid: str, question: str, answer: str, **extra: str) -> None:
+        """A question and its answer in one transaction: a crash or a concurrent request on the same
+        conversation (another replica) never leaves a question without its answer between them."""
+        self.append_turns(cid, [("user", question, extra), ("assistant", answer, {})])
+
+    def append_turns(self, cid: str, new_turns: list[tuple[str, str, dict[str, str]]]) -> None:
         with write_transaction(self.engine) as conn:
             # Touching the row first also locks it (PostgreSQL): two replicas appending to one
             # conversation take turns, so they never pick the same seq.
             if conn.execute(update(conversations).where(conversations.c.id == cid)
                             .values(updated=time.time())).rowcount == 0:
                 raise _unknown(cid)  # evicted meanwhile
-            seq = conn.execute(select(func.coalesce(func.max(turns.c.seq), 0) + 1)
+            seq = conn.execute(select(func.coalesce(func.max(turns.c.seq), 0))
                                .where(turns.c.conversation_id == cid)).scalar_one()
-            conn.execute(insert(turns).values(conversation_id=cid, seq=seq, role=role, content=content,
-                                              extra=json.dumps(extra) if extra else None))
-            if role == "user":  # the first question names the conversation
-                conn.execute(update(conversations)
-                             .where(conversations.c.id == cid, conversations.c.title.is_(None))
-                             .values(title=_title(content)))
+            for role, content, extra in new_turns:
+                seq += 1
+                conn.execute(insert(turns).values(conversation_id=cid, seq=seq, role=role, content=content,
+                                                  extra=json.dumps(extra) if extra else None))
+                if role == "user":  # the first question names the conversation
+                    conn.execute(update(conversations)
+                                 .where(conversations.c.id == cid, conversations.c.title.is_(None))
+                                 .values(title=_title(content)))
             # Keep the newest turns only: a long chat must not grow without bound.
             for table in (turns, answers):
                 conn.execute(delete(table).where(table.c.conversation_id == cid,

@@ -5,9 +5,9 @@ the collection changes, so a crash, a second replica or a shared Chroma server
 never leaves the two disagreeing. Readers get an immutable Snapshot (BM25 model
 and chunk table together), so a rebuild during a query cannot mix two versions.
 
-Queries wait for a rebuild only briefly (`stale_wait_s`): a reader that finds the snapshot
-stale starts one in the background, waits at most that long for it, and else answers from
-the old snapshot until the new one is swapped in (the retriever drops whatever the old
+Queries wait for a rebuild only briefly: a reader that finds the snapshot stale starts one
+in the background and, if the last rebuild took at most `stale_wait_s`, waits that long for
+it; else (a large index) it answers from the old snapshot until the new one is swapped in (the retriever drops whatever the old
 snapshot names that has changed since). Writers
 call `refresh(wait=True)` after their commit, off the request path, so a search after an
 upload returns sees it. A rebuild re-tokenises only the chunks it has not seen before.
@@ -114,6 +114,7 @@ class LexicalIndex:
         self.stale_wait_s = stale_wait_s
         self._built = threading.Event()  # set when no background build is under way
         self._built.set()
+        self._last_build_s = 0.0  # how long the last rebuild took: a slower one is not waited for
         self.snapshot = Snapshot()
         self.stemmer = _stemmer()
         self._build_lock = threading.Lock()  # one build at a time
@@ -122,7 +123,7 @@ class LexicalIndex:
         self._tokens: dict[tuple[str, str], list[str]] = {}
         self._unread: set[tuple[str, str]] = set()  # chunks the last build listed but could not read
 
-    def refresh(self, wait: bool = False) -> Snapshot:
+    def refresh(self, wait: bool = False, stale_wait: bool = True) -> Snapshot:
         """The snapshot to read; cheap when nothing changed.
 
         A stale one is returned as it is while a background build makes the next (the
@@ -147,7 +148,7 @@ class LexicalIndex:
                 self._built.set()
                 self._build_lock.release()  # else every later writer waits for a build that never runs
                 raise
-        if self.stale_wait_s > 0 and self._built.wait(self.stale_wait_s):
+        if stale_wait and 0 < self._last_build_s <= self.stale_wait_s and self._built.wait(self.stale_wait_s):
             return self.snapshot
         return snap
 
@@ -179,8 +180,10 @@ class LexicalIndex:
             done.set()
 
     def _build(self, key: tuple[str, str, bool]) -> None:
+        started = time.monotonic()
         loaded = None if key[2] else self._load_cache(key)
         self.snapshot = loaded or self._rebuild(key)  # one assignment: readers see old or new, whole
+        self._last_build_s = max(time.monotonic() - started, 1e-6)
 
     def _rebuild(self, key: tuple[str, str, bool]) -> Snapshot:
         records = self.store.article_records()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,7 @@ from qa_service.chunking import Chunker
 from qa_service.condense import condense_rule
 from qa_service.config import Settings
 from qa_service.conversations import ConversationStore, ConversationSummary, answer_record
-from qa_service.database import open_database, ping
+from qa_service.database import open_database, ping, writer_lock
 from qa_service.embeddings import SentenceTransformerEmbeddings
 from qa_service.errors import ConflictError, DependencyUnavailable, InvalidInputError, QAError
 from qa_service.generators.extractive import ExtractiveGenerator
@@ -113,8 +114,14 @@ class QAService(ConversationPages):
         return self.pipeline.parts.abstain_threshold
 
     # -- ingestion -----------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """The one article writer: of this process, and of all replicas on a shared database."""
+        with self._write_lock, writer_lock(self.database):
+            yield
+
     def ingest(self, paths: list[Path], *, progress: bool = False) -> IngestReport:
-        with self._write_lock:
+        with self.writing():
             report = self.ingester.ingest_paths(paths, progress=progress)
             self._refresh_after_write()
             return report
@@ -122,13 +129,13 @@ class QAService(ConversationPages):
     def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
                      on_progress: ProgressHook | None = None) -> IngestResult:
         """One uploaded file; it never replaces a different article unless `replace` is set."""
-        with self._write_lock:
+        with self.writing():
             report = self.ingester.ingest_bytes(filename, data, replace=replace, on_progress=on_progress)
             self._refresh_after_write()
             return report
 
     def remove(self, article_id: str) -> None:
-        with self._write_lock:
+        with self.writing():
             self.ingester.remove(article_id)
             self._refresh_after_write()
 
@@ -163,8 +170,8 @@ class QAService(ConversationPages):
         cid = answer.conversation_id
         if cid is None or explicit_history:
             return
-        self.conversations.append(cid, "user", answer.question, standalone=answer.standalone_question or "")
-        self.conversations.append(cid, "assistant", answer.answer)
+        self.conversations.append_exchange(cid, answer.question, answer.answer,
+                                           standalone=answer.standalone_question or "")
 
     def ask(self, question: str, *, conversation_id: str | None = None,
             history: list[dict[str, str]] | None = None, filters: SearchFilters | None = None) -> Answer:
@@ -209,7 +216,7 @@ class QAService(ConversationPages):
         """True when the index and the service database can be read; DependencyUnavailable (with
         its reason) when Chroma or the database is gone."""
         try:
-            self.lexical_refresh()
+            self.retriever.lexical.refresh(stale_wait=False)  # a probe never waits for a rebuild
             ping(self.database)
             return True
         except DependencyUnavailable:
@@ -262,6 +269,8 @@ def checked_text(text: str | None, max_chars: int, what: str) -> str:
         raise InvalidInputError(f"the {what} is empty")
     if len(text) > max_chars:
         raise InvalidInputError(f"the {what} is too long ({len(text)} characters, limit {max_chars})")
+    if "\x00" in text:  # never meaningful, and PostgreSQL cannot store it in the conversation
+        raise InvalidInputError(f"the {what} contains a NUL character")
     return text
 
 
@@ -419,7 +428,8 @@ def sync_positions(service: QAService) -> None:
     positions = service.positions
     if positions is None:
         return
-    records = service.store.article_records()
-    todo = positions.sync({aid: r.content_hash for aid, r in records.items()})
-    for article in service.store.get_articles(list(todo)) if todo else []:
-        positions.update_article(article)
+    with service.writing():  # not while another replica is half-way through an ingest
+        records = service.store.article_records()
+        todo = positions.sync({aid: r.content_hash for aid, r in records.items()})
+        for article in service.store.get_articles(list(todo)) if todo else []:
+            positions.update_article(article)

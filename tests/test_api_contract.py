@@ -6,6 +6,7 @@ same document against the real service over the wire.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +59,13 @@ def test_docs_and_openapi_need_the_key(keyed: TestClient) -> None:
         assert keyed.get(path, headers=AUTH).status_code == 200
     page = keyed.get("/docs", headers=AUTH).text
     assert "swagger-ui" in page and '"openapi"' in page  # the document is inlined: no second, keyless fetch
+    # Every script and style the page loads comes from this server: no CDN (no network at run time).
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/static/docs/") for a in assets), assets
+    for asset in assets:
+        r = keyed.get(asset)
+        assert r.status_code == 200 and len(r.content) > 1000, asset
+    assert "SwaggerUIBundle" in keyed.get("/static/docs/swagger-ui-bundle.js").text
 
 
 def test_docs_open_without_a_configured_key(service: FakeQAService, tmp_path) -> None:

@@ -27,7 +27,7 @@ def replicas(services: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_setting_the_compose_file_sets_is_read_by_the_service() -> None:
     services = compose()["services"]
     api = replicas(services)
-    assert sorted(api) == ["api1", "api2"]
+    assert len(api) >= 2, "the compose file should run at least two replicas"
     fields = {f"QA_{name.upper()}" for name in Settings.model_fields}
     aliases = {str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias}
     for name, service in {**api, "init": services["init"]}.items():

@@ -43,8 +43,10 @@ class Cluster:
 
     def start(self, n: int) -> LiveServer:
         # Each replica's own index_dir holds only caches (BM25); nothing it serves lives there.
-        server = LiveServer({**self.env, "QA_INDEX_DIR": str(self.root / f"replica{n}")},
-                            self.root / f"replica{n}-{time.monotonic_ns()}.log")
+        # A fresh directory per start: a replica started in place of a dead one begins empty.
+        started = time.monotonic_ns()
+        server = LiveServer({**self.env, "QA_INDEX_DIR": str(self.root / f"replica{n}-{started}")},
+                            self.root / f"replica{n}-{started}.log")
         self.replicas[n] = server
         return server
 
@@ -63,6 +65,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, chroma_server: str, postgr
             "QA_API_KEY": KEY,
             "QA_GENERATOR": "extractive",
             "QA_ASYNC_UPLOAD_BYTES": "3000",
+            "QA_COLLECTION": "replicas",  # the Chroma server is shared with other tests
             "SLACK_BOT_TOKEN": "xoxb-replicas",
             "SLACK_SIGNING_SECRET": SECRET,
             "QA_SLACK_API_URL": slack.api_url,
@@ -142,8 +145,10 @@ def test_conversation_started_on_one_continues_on_the_other(cluster: Cluster) ->
     first = chat(cluster.url(1), "What is Mark Rutte's position on peace talks?")
     assert not first["abstained"], first
     cid = first["conversation_id"]
-    follow = chat(cluster.url(2), "And what did the Kremlin say?", conversation_id=cid)
+    follow = chat(cluster.url(2), "And what about the Kremlin?", conversation_id=cid)
     assert follow["conversation_id"] == cid
+    # Replica 2 read the first turn: the follow-up was made standalone from it.
+    assert follow["standalone_question"] != follow["question"], follow["standalone_question"]
     assert not follow["abstained"] and any("Peskov" in c["quote"] or "Kremlin" in c["paragraph_text"]
                                            for c in follow["citations"]), follow
     transcript = httpx.get(f"{cluster.url(1)}/api/conversations/{cid}", headers=AUTH, timeout=30)
@@ -171,8 +176,17 @@ def test_one_slack_event_delivered_to_both_replicas_posts_once(cluster: Cluster)
         t.join()
     assert statuses == [200, 200]
     reply = slack.wait_for("chat.postMessage", lambda a: a.get("thread_ts") == msg["ts"], timeout=120)[0]
-    time.sleep(3)  # time for a second answer to arrive, if one were coming
+    # Exactly one replica dropped it as already seen (its log says so), so no second answer is coming.
+    deadline = time.monotonic() + 30
+    while True:
+        dropped = [n for n in (1, 2) if "ignoring already seen event EvReplicaRetry1"
+                   in cluster.replicas[n].log_path.read_text()]
+        if dropped or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(dropped) == 1, dropped
     assert len([a for a in slack.calls_to("chat.postMessage") if a.get("thread_ts") == msg["ts"]]) == 1
+    assert len([a for a in slack.calls_to("reactions.add") if a.get("timestamp") == msg["ts"]]) == 1
     blocks = reply["blocks"] if isinstance(reply["blocks"], list) else json.loads(reply["blocks"])
     cluster.state["answer_id"] = next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]
                                       if e["action_id"] == "qa_feedback_helpful")
@@ -192,7 +206,8 @@ def _vote(cluster: Cluster, n: int, user: str, action: str) -> None:
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
     assert httpx.post(cluster.url(n) + "/slack/events", content=body, headers=headers, timeout=30).status_code == 200
-    cluster.slack.wait_for("response_url", lambda a: "recorded" in json.dumps(a), count=1, timeout=60)
+    cluster.slack.wait_for("response_url", lambda a: a.get("_path") == f"/response_url/vote-{user}"
+                           and "recorded" in json.dumps(a), timeout=60)
 
 
 def test_feedback_from_both_replicas_lands_in_one_table(cluster: Cluster) -> None:
@@ -236,3 +251,5 @@ def test_killing_a_replica_loses_nothing(cluster: Cluster) -> None:
     assert rows and rows[0]["article_id"] == cluster.state["seed_id"]
     assert {r["user"] for r in FeedbackStore(open_database(cluster.database_url)).feedback_rows()} >= {
         "UVOTE1", "UVOTE2"}
+    # No replica kept any state of its own: no database file in any replica's index_dir.
+    assert not list(cluster.root.glob("replica*/**/*.sqlite3"))

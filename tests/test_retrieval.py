@@ -32,23 +32,23 @@ SEED_QUESTIONS = [
 ]
 
 
-def test_seed_answer_paragraph_in_top3_via_cli_json(tmp_path):
+def test_seed_answer_paragraph_in_top3_via_cli_json(tmp_path, sample_service):
+    # The CLI's JSON contract on a real `qa ingest` + `qa search` (two processes, each loading the
+    # models); the hit rate over all seed questions in-process, on the same samples and settings.
     env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx")}
     subprocess.run([sys.executable, "-m", "qa_service.cli", "ingest", str(SAMPLES)], env=env, check=True,
                    cwd=ROOT, capture_output=True, timeout=300)
-    hits = 0
-    misses = []
-    for question, evidence in SEED_QUESTIONS:
-        out = subprocess.run([sys.executable, "-m", "qa_service.cli", "search", question, "-k", "3", "--json"],
-                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
-        results = json.loads(out.stdout)["results"]
-        assert {"paragraph_id", "article_id", "title", "text", "score"} <= set(results[0])
-        assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
-        if any(evidence in r["text"] for r in results):
-            hits += 1
-        else:
-            misses.append(question)
-    assert hits >= len(SEED_QUESTIONS) - 1, misses
+    question, evidence = SEED_QUESTIONS[0]
+    out = subprocess.run([sys.executable, "-m", "qa_service.cli", "search", question, "-k", "3", "--json"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    results = json.loads(out.stdout)["results"]
+    assert {"paragraph_id", "article_id", "title", "text", "score"} <= set(results[0])
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert any(evidence in r["text"] for r in results)
+    assert [r["text"] for r in results] == [h.text for h in sample_service.search(question, k=3)]
+    misses = [q for q, evidence in SEED_QUESTIONS
+              if not any(evidence in h.text for h in sample_service.search(q, k=3))]
+    assert len(misses) <= 1, misses
 
 
 def test_modes_filters_and_paragraph_collapse(sample_service):

@@ -126,6 +126,7 @@ def create_app(settings: Settings, service: QAService | None = None, *, build: B
     app.include_router(positions_router, dependencies=[ApiKey])
     app.include_router(docs.router)
     mount_slack(app, settings, service)  # only when Slack is configured; it checks Slack's own signature
+    app.mount(docs.DOCS_ASSETS, StaticFiles(directory=docs.DOCS_ASSETS_DIR), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: the size limit answers 413 before anything reads the body,

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from qa_service.errors import (
     ConflictError,
@@ -84,6 +85,13 @@ def _jsonable(errors: object) -> object:
     return json.loads(json.dumps(errors, default=str))
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled database connection stayed busy for pool_timeout: temporary, like a dependency down.
+    log.warning("no free database connection for %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "the service database is busy (no free connection); try again shortly"},
+                        status_code=503, headers=retry_headers(503))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error"}, status_code=500)
@@ -92,4 +100,5 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QAError, _qa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)

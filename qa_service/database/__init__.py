@@ -2,6 +2,6 @@
 events) in one SQL database: SQLite under index_dir by default, PostgreSQL when
 QA_DATABASE_URL is set, so any replica can serve any request."""
 
-from qa_service.database.engine import database_url, open_database, ping, write_transaction
+from qa_service.database.engine import database_url, open_database, ping, write_transaction, writer_lock
 
-__all__ = ["database_url", "open_database", "ping", "write_transaction"]
+__all__ = ["database_url", "open_database", "ping", "write_transaction", "writer_lock"]

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from qa_service.database import write_transaction
+from qa_service.database.engine import POSITIONS_LOCK_KEY
 from qa_service.database.tables import (
     pos_actor_forms,
     pos_actors,
@@ -119,9 +120,9 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[lo : lo + _IN_CHUNK]
 
 
-# Any fixed number (not migrate.py's): on PostgreSQL, writers of positions on every replica take
-# turns, as SQLite's one writer does, so the counted key rows never deadlock between them.
-_WRITE_LOCK = 7_311_403
+# On PostgreSQL, writers of positions on every replica take turns, as SQLite's one writer does,
+# so the counted key rows never deadlock between them.
+_WRITE_LOCK = POSITIONS_LOCK_KEY
 
 ArticleRow = tuple[str, str, str, str | None, str | None]  # article_id, content_hash, extractor, title, published
 

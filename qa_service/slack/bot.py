@@ -91,7 +91,7 @@ class SlackBot:
         """Slack retries (X-Slack-Retry-Num) and duplicate deliveries share an event_id."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         # In a worker thread: with PostgreSQL it is a network round trip, not for the event loop.
-        if event_id and not await asyncio.to_thread(self.seen.first_time, event_id):
+        if event_id and not await asyncio.to_thread(lambda: self.seen.first_time(event_id)):
             retry = (request.headers.get("x-slack-retry-num") or [None])[0]
             log.info("slack: ignoring already seen event %s (retry %s)", event_id, retry)
             return BoltResponse(status=200, body="")
@@ -150,9 +150,9 @@ class SlackBot:
             if event.get("thread_ts"):
                 history = await self._thread_history(client, channel, thread_ts, ts, context)
             answer = await self._ask(question, history)
-            answer_id = self.feedback.record_answer(
-                answer, channel=channel, thread_ts=thread_ts, user=event.get("user")
-            )
+            # In a worker thread, like every database call here: not on the event loop.
+            answer_id = await asyncio.to_thread(lambda: self.feedback.record_answer(
+                answer, channel=channel, thread_ts=thread_ts, user=event.get("user")))
             text, blocks = answer_message(answer, public_url=self.settings.public_url, answer_id=answer_id)
             await self._post_answer(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         except InvalidInputError as e:  # the core's own message is safe and useful to show
@@ -188,7 +188,8 @@ class SlackBot:
         private = self.settings.slack_ephemeral_slash
         try:
             answer = await self._ask(question, [])
-            answer_id = self.feedback.record_answer(answer, channel=channel, user=user)
+            answer_id = await asyncio.to_thread(lambda: self.feedback.record_answer(
+                answer, channel=channel, user=user))
             text, blocks = answer_message(
                 answer,
                 public_url=self.settings.public_url,
@@ -223,7 +224,8 @@ class SlackBot:
     async def on_feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Callable) -> None:
         rating: Rating = "helpful" if action.get("action_id") == HELPFUL_ACTION else "not_helpful"
         user = (body.get("user") or {}).get("id", "unknown")
-        stored = self.feedback.record_feedback(action.get("value", ""), user, rating)
+        stored = await asyncio.to_thread(lambda: self.feedback.record_feedback(
+            action.get("value", ""), user, rating))
         if not stored:
             log.warning("slack: feedback for unknown answer %r", action.get("value"))
         if body.get("response_url"):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ApiKey, ServiceDep
 from qa_service.api.errors import public_message, status_for
@@ -36,9 +37,9 @@ def job_body(job: Job) -> dict[str, Any]:
     return body
 
 
-@router.get("/{job_id}", responses={404: {"description": "no such job (jobs are forgotten on restart)"}})
+@router.get("/{job_id}", responses={404: {"description": "no such job (the last finished jobs are kept)"}})
 async def get_job(job_id: str, service: ServiceDep) -> dict[str, Any]:
     """`status`: queued, running, done or failed; `progress`: articles and chunks done of total;
     `result` (per-article outcomes, as the 201 of a small upload) once the ingest ran, and
     `error` `{status, detail}` when it failed (the status a synchronous upload would have had)."""
-    return job_body(service.jobs.get(job_id))
+    return job_body(await run_in_threadpool(service.jobs.get, job_id))  # another replica's job: a database read

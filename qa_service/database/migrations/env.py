@@ -8,7 +8,7 @@ from qa_service.database.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through qa_service.database.migrate.upgrade (or `qa db upgrade`)")
+    raise RuntimeError("run migrations through qa_service.database.migrate.upgrade")
 
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():
