@@ -7,10 +7,10 @@ and chunk table together), so a rebuild during a query cannot mix two versions.
 
 Queries wait for a rebuild only briefly: a reader that finds the snapshot stale starts one
 in the background and, if the last rebuild took at most `stale_wait_s`, waits that long for
-it; else (a large index) it answers from the old snapshot until the new one is swapped in (the retriever drops whatever the old
-snapshot names that has changed since). Writers
-call `refresh(wait=True)` after their commit, off the request path, so a search after an
-upload returns sees it. A rebuild re-tokenises only the chunks it has not seen before.
+it; else (a large index) it answers from the old snapshot until the new one is swapped in
+(the retriever drops whatever the old snapshot names that has changed since). Writers call
+`refresh(wait=True)` after their commit, off the request path, so a search after an upload
+returns sees it. A rebuild re-tokenises only the chunks it has not seen before.
 """
 
 from __future__ import annotations

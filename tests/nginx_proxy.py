@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live_server import ROOT, free_port
+from tests.live_server import ROOT, free_port, stop_process
 
 CONF = ROOT / "deploy" / "nginx.conf"
 
@@ -49,8 +49,4 @@ class NginxProxy:
                 time.sleep(0.2)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
