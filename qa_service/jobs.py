@@ -12,6 +12,7 @@ is not there; uploading the file again finishes it).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -91,6 +92,8 @@ class IngestJobs:
         self._beat: threading.Thread | None = None
 
     def submit(self, filename: str, data: bytes, replace: bool = False) -> Job:
+        """Queue an upload. Returns the job as it was accepted ("queued"), a copy: the worker may
+        start it before the caller reads it; `get` gives its live state."""
         with self._lock:
             waiting = sum(1 for j in self._jobs.values() if j.status == "queued")
             if waiting >= self.max_queued:
@@ -115,8 +118,9 @@ class IngestJobs:
             if self._beat is None:
                 self._beat = threading.Thread(target=self._heartbeats, name="ingest-jobs-heartbeat", daemon=True)
                 self._beat.start()
+        accepted = copy.copy(job)
         self._queue.put(job)
-        return job
+        return accepted
 
     def get(self, job_id: str) -> Job:
         """This process's own job from memory (live progress), any other replica's from its row."""

@@ -317,6 +317,20 @@ def test_api_key_required_everywhere_but_health(keyed: TestClient, method: str, 
     assert r.status_code < 300, r.text
 
 
+def test_key_is_checked_before_the_body_size(service: FakeQAService, tmp_path) -> None:
+    # Without the key a caller learns only that (401), not the size limits; with it, 413 as before.
+    with client_for(service, index_dir=tmp_path, api_key=KEY, max_body_bytes=1000, max_upload_bytes=1000) as c:
+        big_chat = {"content": b"{" + b" " * 5000 + b"}", "headers": {"content-type": "application/json"}}
+        assert c.post("/api/chat", **big_chat).status_code == 401
+        assert c.post("/api/articles", files={"file": ("big.txt", b"x" * 200_000, "text/plain")}).status_code == 401
+        authed = {"content-type": "application/json", "X-API-Key": KEY}
+        assert c.post("/api/chat", content=big_chat["content"], headers=authed).status_code == 413
+        r = c.post("/api/articles", files={"file": ("big.txt", b"x" * 200_000, "text/plain")},
+                   headers={"X-API-Key": KEY})
+        assert r.status_code == 413
+    assert not [x for x in service.calls if x[0] in ("ask", "ingest_bytes")]
+
+
 def test_x_api_key_header_and_open_health(keyed: TestClient) -> None:
     assert keyed.post("/api/chat", json={"message": "Germany?"}, headers={"X-API-Key": KEY}).status_code == 200
     assert keyed.get("/healthz").status_code == 200

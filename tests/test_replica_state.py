@@ -175,6 +175,17 @@ def _wait(jobs: IngestJobs, job_id: str, status: str, timeout: float = 30.0) -> 
     raise AssertionError(f"job {job_id} is {jobs.get(job_id).status}, not {status}, after {timeout}s")
 
 
+def test_submit_returns_the_job_as_accepted_even_when_the_worker_finishes_it_at_once(tmp_path: Path) -> None:
+    # The 202 reports what submit returns; a worker that starts the job first must not change it
+    # (a fresh-clone CI run once answered "running" for a job just accepted).
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    upgrade(engine)
+    jobs = IngestJobs(lambda name, data, replace, progress: IngestReport(added=["a1"]), engine)
+    accepted = jobs.submit("f.txt", b"x")
+    assert _wait(jobs, accepted.job_id, "done").result == IngestReport(added=["a1"])
+    assert accepted.status == "queued" and accepted.started is None
+
+
 def test_a_job_accepted_by_one_replica_is_answered_by_the_other(replica: Replicas) -> None:
     release = threading.Event()
 

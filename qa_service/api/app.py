@@ -129,10 +129,13 @@ def create_app(settings: Settings, service: QAService | None = None, *, build: B
     app.mount(docs.DOCS_ASSETS, StaticFiles(directory=docs.DOCS_ASSETS_DIR), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # Added last = outermost: the size limit answers 413 before anything reads the body,
-    # and metrics see every response, including the 413s and 401s.
-    # The key before any body is read (FastAPI parses bodies before dependencies run);
-    # inside CORS, so a browser can read the 401.
+    # Added last = outermost. Innermost, the size limit: 413 before anything reads the body.
+    # Around it the key check, so a caller without the key learns only that (401), never the
+    # limits (FastAPI parses bodies before dependencies run, hence a middleware). Around that
+    # CORS, so a browser can read the 401; outermost the metrics, which see every response.
+    app.add_middleware(
+        BodySizeLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     app.add_middleware(ApiKeyFirst, routes=lambda: iter_route_contexts(app.routes), settings=settings,
                        needs_key=needs_api_key)
     if settings.cors_origins:
@@ -142,9 +145,6 @@ def create_app(settings: Settings, service: QAService | None = None, *, build: B
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
-    app.add_middleware(
-        BodySizeLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
-    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

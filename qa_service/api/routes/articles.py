@@ -92,9 +92,7 @@ async def upload_article(
         # Large files, and any file while a job holds the writer, go to the background worker:
         # the answer comes at once instead of after minutes of parsing and embedding.
         try:
-            # On the loop, not in a worker thread: there the job's worker could start it before this
-            # response reads its status (seen once in CI: "running" for a job just accepted).
-            job = service.jobs.submit(filename, data, replace=replace)
+            job = await run_in_threadpool(partial(service.jobs.submit, filename, data, replace=replace))
         except QueueFullError as exc:
             raise HTTPException(status_code=429, detail=str(exc), headers={"Retry-After": "30"}) from None
         href = f"/api/jobs/{job.job_id}"
