@@ -96,6 +96,25 @@ def search_loop(client: httpx.Client, count: int, until: threading.Event | None 
     return latencies
 
 
+def follow_job(client: httpx.Client, href: str, timeout: float, outcome: dict[str, object]) -> dict[str, object]:
+    """Poll GET /api/jobs/{id} until the job ends; a dropped connection is retried (a GET)."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, object] = {"status": "queued"}
+    errors = 0
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            job = client.get(href).json()
+        except httpx.TransportError:
+            errors += 1
+            if errors > 10:
+                raise
+    outcome["job"] = {k: job.get(k) for k in ("status", "progress", "error")}
+    outcome["poll_retries"] = errors
+    result = job.get("result")
+    return result if isinstance(result, dict) else {}
+
+
 def run(url: str, key: str, args: argparse.Namespace) -> dict[str, object]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     payload = upload_payload(int(args.mb * 1_000_000))
@@ -106,20 +125,16 @@ def run(url: str, key: str, args: argparse.Namespace) -> dict[str, object]:
         outcome: dict[str, object] = {}
 
         def upload() -> None:
+            # Its own connections: the search loop's client is busy on the other thread.
             started = time.perf_counter()
             try:
-                r = client.post("/api/articles", files={"file": ("bench.jsonl", payload, "application/x-ndjson")},
-                                timeout=args.upload_timeout)
-                body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-                if r.status_code == 202:  # a background job (QA_ASYNC_UPLOAD_BYTES): follow it to its end
-                    outcome["accepted_s"] = round(time.perf_counter() - started, 2)
-                    deadline = time.monotonic() + args.upload_timeout
-                    job = {"status": "queued"}
-                    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
-                        time.sleep(0.5)
-                        job = client.get(body["href"]).json()
-                    outcome["job"] = {k: job.get(k) for k in ("status", "progress", "error")}
-                    body = job.get("result") or {}
+                with httpx.Client(base_url=url, headers=headers, timeout=args.timeout) as own:
+                    r = own.post("/api/articles", files={"file": ("bench.jsonl", payload, "application/x-ndjson")},
+                                 timeout=args.upload_timeout)
+                    body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+                    if r.status_code == 202:  # a background job (QA_ASYNC_UPLOAD_BYTES): follow it to its end
+                        outcome["accepted_s"] = round(time.perf_counter() - started, 2)
+                        body = follow_job(own, body["href"], args.upload_timeout, outcome)
                 outcome.update(status=r.status_code, added=len(body.get("added", [])),
                                failed=len(body.get("failed", [])))
             except httpx.HTTPError as exc:
@@ -135,12 +150,19 @@ def run(url: str, key: str, args: argparse.Namespace) -> dict[str, object]:
         during = search_loop(client, args.max_during, until=done, times=times)
         thread.join(args.upload_timeout)
         span = max(time.perf_counter() - began, 1e-9)  # the upload's duration, as seen from here
+        # Idle again, over the larger index (the "during" searches saw it grow from one size to the
+        # other), once the BM25 rebuild that follows the last commit has had time to finish.
+        time.sleep(args.settle)
+        idle_after = search_loop(client, args.idle)
     idle_s, during_s = summary(idle), summary(during)
     # p95 per tenth of the upload: shows whether slow searches cluster (a commit) or spread.
     phases = [[lat for t, lat in zip(times, during, strict=True) if k / 10 <= (t - began) / span < (k + 1) / 10]
               for k in range(10)]
-    return {"upload_bytes": len(payload), "upload": outcome, "idle": idle_s, "during_upload": during_s,
+    after_s = summary(idle_after)
+    return {"upload_bytes": len(payload), "upload": outcome, "idle": idle_s, "idle_after": after_s,
+            "during_upload": during_s,
             "p95_ratio": round(during_s["p95_ms"] / idle_s["p95_ms"], 2),
+            "p95_ratio_to_idle_after": round(during_s["p95_ms"] / after_s["p95_ms"], 2),
             "p95_ms_by_tenth_of_upload": [round(1000 * percentile(p, 0.95), 1) if p else None for p in phases],
             # When the slowest search started, as a fraction of the upload (commits come at the end).
             "slowest_at": round((times[during.index(max(during))] - began) / span, 3) if during else None}
@@ -155,6 +177,7 @@ def main() -> None:
     parser.add_argument("--max-during", type=int, default=5000, help="cap on searches during the upload")
     parser.add_argument("--timeout", type=float, default=120.0, help="per search request")
     parser.add_argument("--upload-timeout", type=float, default=1800.0)
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds between the upload's end and the idle-after searches")
     parser.add_argument("--no-positions", action="store_true",
                         help="serve without the positions layer (isolates the encoder's share)")
     args = parser.parse_args()

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # Larger uploads are ingested in the background: 202 with a job id (GET /api/jobs/{id}).
     async_upload_bytes: int = Field(default=1_000_000, ge=0)
     upload_queue_max: int = Field(default=16, ge=1)  # uploads waiting for the ingest worker; more: 429
+    # Nice value of the background ingest worker (0: the process's own): queries get the CPU first.
+    ingest_job_nice: int = Field(default=19, ge=0, le=19)
     public_url: str = "http://127.0.0.1:8000"
 
     # Slack (tokens use Slack's own variable names)

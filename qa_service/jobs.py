@@ -32,6 +32,7 @@ from qa_service.database import write_transaction
 from qa_service.database.tables import jobs as jobs_table
 from qa_service.errors import NotFoundError, QAError
 from qa_service.ingest import IngestProgress, IngestResult, ProgressHook
+from qa_service.priority import lower_this_thread
 from qa_service.service_types import IngestReport
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,9 @@ class IngestJobs:
     for this process's jobs, in the database for every replica's)."""
 
     def __init__(self, ingest: UploadIngest, engine: Engine, max_queued: int = 16, keep: int = 500, *,
-                 heartbeat_s: float = HEARTBEAT_S, stale_after_s: float = STALE_AFTER_S) -> None:
+                 heartbeat_s: float = HEARTBEAT_S, stale_after_s: float = STALE_AFTER_S, nice: int = 0) -> None:
         self._ingest = ingest
+        self.nice = nice  # the worker thread's CPU priority (priority.lower_this_thread)
         self.engine = engine
         self.max_queued = max_queued
         self.keep = keep
@@ -198,6 +200,7 @@ class IngestJobs:
                 log.warning("could not refresh the heartbeat of ingest jobs", exc_info=True)
 
     def _run(self) -> None:
+        lower_this_thread(self.nice)  # before its first encode starts torch's threads for it
         while True:
             job = self._queue.get()
             try:

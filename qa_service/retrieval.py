@@ -168,15 +168,10 @@ class HybridRetriever(BaseRetriever):
     def _bm25(self, query: str, n: int, scope: dict[str, Any], table: Any) -> list[str]:
         allowed = None
         if scope:
-            lo = _date_int(scope["date_from"]) if scope.get("date_from") else 0
-            hi = _date_int(scope["date_to"]) if scope.get("date_to") else 99999999
-            allowed = np.array([
-                (not scope.get("source") or m.get("source") == scope["source"])
-                and (not scope.get("article_id") or m["article_id"] == scope["article_id"])
-                and (0 < int(m.get("published_int", 0)) and lo <= int(m.get("published_int", 0)) <= hi
-                     if (scope.get("date_from") or scope.get("date_to")) else True)
-                for m in table.metas
-            ])
+            allowed = table.rows_where(
+                source=scope.get("source"), article_id=scope.get("article_id"),
+                date_from=_date_int(scope["date_from"]) if scope.get("date_from") else None,
+                date_to=_date_int(scope["date_to"]) if scope.get("date_to") else None)
         return [table.ids[row] for row, _ in self.lexical.search(table, query, n, allowed)]
 
     @staticmethod

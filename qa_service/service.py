@@ -106,7 +106,8 @@ class QAService(ConversationPages):
         self._write_lock = threading.Lock()  # one ingest at a time per process
         # Large uploads are ingested off the request, one at a time (GET /api/jobs/{id}).
         self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(
-            name, data, replace=replace, on_progress=progress), database, max_queued=settings.upload_queue_max)
+            name, data, replace=replace, on_progress=progress), database, max_queued=settings.upload_queue_max,
+            nice=settings.ingest_job_nice)
 
     @property
     def abstain_threshold(self) -> float:

@@ -105,3 +105,23 @@ def test_chroma_server_backend(chroma_server, tmp_path, embedder):
     assert "Peskov" in hits[0].text
     answer = service.ask("What did Peskov say about Ukraine's NATO aspirations?")
     assert not answer.abstained and answer.citations
+
+
+def test_snapshot_row_filters_match_the_metadata() -> None:
+    # Vectorised once per snapshot (a per-search loop over 100k metadata rows cost ~100 ms).
+    from qa_service.lexical import Snapshot
+
+    metas = [{"source": "Reuters", "article_id": "a", "published_int": 20240105},
+             {"source": "AP", "article_id": "b", "published_int": 0},
+             {"source": "Reuters", "article_id": "c", "published_int": 20240220},
+             {"article_id": "c"}]
+    snap = Snapshot.make(("c", "g", False), ["a:p1", "b:p1", "c:p1", "c:p2"], metas, {}, {}, None)
+    assert snap.rows_where().tolist() == [True] * 4
+    assert snap.rows_where(source="Reuters").tolist() == [True, False, True, False]
+    assert snap.rows_where(source="Unknown").tolist() == [False] * 4
+    assert snap.rows_where(article_id="c").tolist() == [False, False, True, True]
+    # A date bound drops undated rows; each bound is inclusive.
+    assert snap.rows_where(date_from=20240105).tolist() == [True, False, True, False]
+    assert snap.rows_where(date_to=20240131).tolist() == [True, False, False, False]
+    assert snap.rows_where(source="Reuters", date_from=20240201, date_to=20240220).tolist() == [False, False, True,
+                                                                                                 False]

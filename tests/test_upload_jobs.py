@@ -226,3 +226,34 @@ def test_pauses_for_queries_stretch_an_article_by_at_most_its_own_limit() -> Non
         for _ in range(200):  # 10 s of pauses: far beyond limit + credit
             check_time()
     assert time.monotonic() - started < 5.0
+
+
+def test_the_job_worker_runs_at_a_lower_cpu_priority_and_leaves_the_caller_alone(tmp_path: Path) -> None:
+    # Queries get the CPU first while a large upload is ingested (bench/search_during_upload.py).
+    import threading
+
+    from qa_service.database.engine import make_engine
+    from qa_service.database.migrate import upgrade
+    from qa_service.jobs import IngestJobs
+    from qa_service.service_types import IngestReport
+
+    def nice_here() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    upgrade(engine)
+    seen: list[int] = []
+    caller = nice_here()
+
+    def ingest(name: str, data: bytes, replace: bool, progress: Any) -> IngestReport:
+        seen.append(nice_here())
+        return IngestReport(added=["a1"])
+
+    jobs = IngestJobs(ingest, engine, nice=15)
+    job = jobs.submit("f.txt", b"x")
+    deadline = time.monotonic() + 30
+    while jobs.get(job.job_id).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen and seen[0] >= 15
+    assert nice_here() == caller
+    assert Settings().ingest_job_nice == 19  # the default a served process uses
