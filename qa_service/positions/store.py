@@ -120,10 +120,6 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[lo : lo + _IN_CHUNK]
 
 
-# On PostgreSQL, writers of positions on every replica take turns, as SQLite's one writer does,
-# so the counted key rows never deadlock between them.
-_WRITE_LOCK = POSITIONS_LOCK_KEY
-
 ArticleRow = tuple[str, str, str, str | None, str | None]  # article_id, content_hash, extractor, title, published
 
 
@@ -202,7 +198,9 @@ class PositionsStore:
     # ------------------------------------------------------------ writes
     def _begin(self, conn: Connection) -> None:
         if self._postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
+            # Writers of positions on every replica take turns, as SQLite's one writer does, so the
+            # counted key rows never deadlock between them.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": POSITIONS_LOCK_KEY})
 
     def replace_article(self, article: Article, entries: ArticleEntries, extractor: str = "") -> None:
         """Swap all of an article's entries in one transaction: readers see old or new, never half."""
