@@ -5,7 +5,8 @@
 1. Parse and chunk the corpus (as ingest does) to get the exact texts it embeds.
 2. Time SentenceTransformer.encode on those texts alone (the raw rate).
 3. Time a full `ingest` into a fresh index (parse, chunk, embed, write Chroma),
-   with the positions layer off and, separately, on.
+   with the positions layer off and, separately, on: extracted in the ingest's own thread
+   (positions_processes=0) and in a worker process beside the embedding (=1, the default).
 4. Time a second ingest of the unchanged corpus (should do no embedding).
 Prints paragraphs/s for each and the pipeline's overhead over raw encode.
 """
@@ -49,10 +50,12 @@ def main() -> None:
     out = {"articles": len(articles), "paragraphs": paragraphs, "chunks": len(texts),
            "parse_chunk_s": round(parse_s, 2), "raw_encode_s": round(raw_s, 2),
            "raw_encode_paragraphs_per_s": round(paragraphs / raw_s, 1)}
-    runs = [("ingest", False)] + ([("ingest_with_positions", True)] if args.with_positions else [])
-    for name, positions in runs:
+    runs = [("ingest", False, 0)]
+    if args.with_positions:
+        runs += [("ingest_with_positions_in_thread", True, 0), ("ingest_with_positions_worker", True, 1)]
+    for name, positions, processes in runs:
         with tempfile.TemporaryDirectory() as tmp:
-            s = Settings(index_dir=Path(tmp), positions_enabled=positions)
+            s = Settings(index_dir=Path(tmp), positions_enabled=positions, positions_processes=processes)
             service = build_service(s, embedder=embedder)
             t = time.perf_counter()
             report = service.ingest(args.paths)

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     use_news_signals: bool = True  # outlet- and date-aware retrieval for questions that name them
     # Positions/events layer (spaCy at ingest); the chain uses it when use_positions is on.
     positions_enabled: bool = True
+    # Processes that extract positions during an ingest of many articles, beside the embedding
+    # (0: in the ingest's own thread, one after the other). Each holds its own spaCy (~250 MB).
+    positions_processes: int = Field(default=1, ge=0, le=8)
     use_positions: bool = True  # prepend "title | source | date | heading" to indexed text
 
     # Answering

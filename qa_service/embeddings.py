@@ -6,9 +6,11 @@ The model is resolved from Settings.embedding_model only (ingest and query share
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -152,10 +154,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         bulk = SentenceTransformer(path, device="cpu") if separate_bulk else None
         return cls(model, name=spec, batch_size=batch_size, bulk_batch_size=bulk_batch_size, bulk_model=bulk)
 
-    @property
+    @cached_property
     def tokenizer(self) -> Any:
-        """The bulk instance's: the chunker counts with it on the ingest thread, away from queries."""
-        return self.bulk_model.tokenizer
+        """The chunker's own copy: it counts tokens on the ingest thread while the commit
+        thread encodes with the bulk instance, and one tokenizer used from two threads fails."""
+        return copy.deepcopy(self.bulk_model.tokenizer)
 
     @property
     def max_seq_length(self) -> int:

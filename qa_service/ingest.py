@@ -16,9 +16,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -31,10 +33,12 @@ from qa_service.loaders.common import (
     LoadError,
     TimeLimitExceeded,
     is_reserved_id,
+    over_limit,
     pausing,
     safe_id,
     short_hash,
     slugify,
+    time_left,
     time_limit,
 )
 from qa_service.models import Article, Chunk
@@ -85,6 +89,27 @@ class _Pending:
     origin: str
     existed: bool
     chunks: list[Chunk]
+    where: str = "?"
+    derived: Future[Any] | None = None  # the article's derived layers, in a worker process
+
+
+class ArticleWorkers(Protocol):
+    """A derived layer whose per-article work runs in other processes (positions' parse).
+
+    `submit` starts an article's work (None: its stored layer is current), `finish` stores
+    a result; the ingest calls it in the commit, before the article's record is written.
+    """
+
+    def submit(self, article: Article, limit_s: float | None) -> Future[Any] | None: ...
+
+    def finish(self, article: Article, result: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# Below this many articles an ingest derives in its own thread: starting a worker process
+# (spaCy's load) takes about 3 s, which the overlap repays only over a few dozen articles.
+WORKERS_MIN_ARTICLES = 32
 
 
 class Ingester:
@@ -100,6 +125,7 @@ class Ingester:
         article_time_limit_s: float | None = _DEFAULTS["article_time_limit_s"].default,
         embed_batch: int = _DEFAULTS["ingest_embed_batch"].default,
         priority: QueryFirst | None = None,
+        article_workers: Callable[[], ArticleWorkers] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -111,6 +137,8 @@ class Ingester:
         self.article_time_limit_s = article_time_limit_s
         self.embed_batch = embed_batch
         self.priority = priority  # queries first: the ingest steps aside between small steps
+        self.article_workers = article_workers  # derived layers of a bulk ingest, beside the embedding
+        self.workers_min_articles = WORKERS_MIN_ARTICLES
         # Writes are serialised here too, so every caller of the ingester is safe, not only the service's.
         self._write_lock = threading.RLock()
 
@@ -160,7 +188,35 @@ class Ingester:
 
         bar = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        TextColumn("{task.fields[note]}"), disable=not progress, transient=False)
-        with bar:
+        # Batches are embedded and committed on another thread, one at a time and in order, while
+        # this thread builds the next; at most one batch waits, so memory holds two. The derived
+        # layers of a bulk ingest from files run in worker processes meanwhile (spaCy's parse
+        # takes a core of its own); an upload's stay here, where they step aside for queries.
+        in_flight: Future[None] | None = None
+        workers = (self.article_workers() if self.article_workers is not None and self.on_article is not None
+                   and not upload and len(items) >= self.workers_min_articles else None)
+
+        def committed() -> None:  # waits for the commit in flight; its error, if any, stops the ingest
+            nonlocal in_flight
+            if in_flight is not None:
+                previous, in_flight = in_flight, None
+                previous.result()
+
+        def commit(batch: list[_Pending]) -> None:
+            nonlocal in_flight
+            committed()
+            in_flight = _in_daemon_thread(self._flush, batch, report, report_progress, workers)
+
+        def settle() -> None:  # leaving on an error here: no commit may outlive this ingest's lock
+            error = in_flight.exception() if in_flight is not None else None
+            if error is not None:
+                log.error("the commit in flight failed too", exc_info=error)
+
+        with ExitStack() as stack:
+            if workers is not None:
+                stack.callback(workers.close)
+            stack.callback(settle)
+            stack.enter_context(bar)
             task = bar.add_task("ingest", total=len(items), note="")
             report_progress()
             for item in items:
@@ -197,7 +253,11 @@ class Ingester:
                             report.unchanged.append(article.article_id)
                             continue
                         chunks = self.chunker.chunk_article(article)
-                        self._derive(article, where, report)
+                        derived = None
+                        if workers is not None:  # the rest of its time goes with it to the worker
+                            derived = workers.submit(data_only(article), time_left())
+                        else:
+                            self._derive(article, where, report)
                 except _Conflict as exc:
                     report.conflicts.append((where, str(exc)))
                     continue
@@ -211,16 +271,17 @@ class Ingester:
                     log.warning("invalid article at %s", where, exc_info=True)
                     report.failed.append((where, f"invalid article ({type(exc).__name__})"))
                     continue
-                pending.append(_Pending(article, self.identity(item), old is not None, chunks))
+                pending.append(_Pending(article, self.identity(item), old is not None, chunks, where, derived))
                 n_pending_chunks += len(chunks)
                 counts["chunks"] += len(chunks)
                 if n_pending_chunks >= self.flush_chunks:
-                    bar.update(task, note=f"embedding {n_pending_chunks} chunks")
-                    self._flush(pending, report, report_progress)
+                    commit(pending)
                     pending, n_pending_chunks = [], 0
-                    bar.update(task, note="")
             if pending:
-                self._flush(pending, report, report_progress)
+                commit(pending)
+            if in_flight is not None:
+                bar.update(task, note="embedding the last batch")
+            committed()
             report_progress()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
@@ -244,8 +305,26 @@ class Ingester:
             raise
         except Exception:
             log.exception("post-ingest hook failed for %s", article.article_id)
-            report.failed.append((where, f"article {article.article_id!r} indexed without positions: "
-                                         "their extraction failed (the server log has details)"))
+            report.failed.append(_without_positions(where, article))
+
+    def _derived(self, pending: list[_Pending], report: IngestReport,
+                 workers: ArticleWorkers | None) -> list[_Pending]:
+        """Waits for each article's derived layers from the workers and stores them, as `_derive`
+        does in this thread; the articles to commit (an article over its time limit is not)."""
+        kept = []
+        for p in pending:
+            if p.derived is not None and workers is not None:
+                try:
+                    workers.finish(p.article, p.derived.result())
+                except TimeLimitExceeded:  # in the worker, which had what was left of the limit
+                    limit = over_limit(self.article_time_limit_s or 0)
+                    report.failed.append((p.where, f"{limit} (QA_ARTICLE_TIME_LIMIT_S); not indexed"))
+                    continue
+                except Exception:  # the worker died, or storing failed: indexed, and said so
+                    log.exception("derived layers failed for %s", p.article.article_id)
+                    report.failed.append(_without_positions(p.where, p.article))
+            kept.append(p)
+        return kept
 
     @staticmethod
     def identity(raw: RawArticle) -> str:
@@ -294,7 +373,7 @@ class Ingester:
         return build_article(raw, _checked(new_id, raw)), None
 
     def _flush(self, pending: list[_Pending], report: IngestReport,
-               on_embedded: Callable[[int], None] | None = None) -> None:
+               on_embedded: Callable[[int], None] | None = None, workers: ArticleWorkers | None = None) -> None:
         texts = [c.index_text for p in pending for c in p.chunks]
         embed_array = getattr(self.embedder, "embed_array", None)
         vectors: list[Any] = [None] * len(texts)
@@ -312,6 +391,12 @@ class Ingester:
                 vectors[i] = vector
             if on_embedded is not None:
                 on_embedded(len(part))
+        # The workers parsed this batch while it was embedded; an article they time out drops out here.
+        kept = self._derived(pending, report, workers)
+        if len(kept) < len(pending):
+            vector_of = {id(c): v for c, v in zip((c for p in pending for c in p.chunks), vectors, strict=True)}
+            pending = kept
+            vectors = [vector_of[id(c)] for p in pending for c in p.chunks]
         self.store.mark_dirty()
         # Old versions out (records first), new chunks in, then the new records: the commit.
         self.store.delete_articles([p.article.article_id for p in pending if p.existed])
@@ -323,7 +408,7 @@ class Ingester:
             report.paragraphs += len(p.article.paragraphs)
             report.chunks += n
         self.store.bump_generation()
-        log.info("committed %d articles (%d chunks)", len(pending), len(texts))
+        log.info("committed %d articles (%d chunks)", len(pending), len(vectors))
 
     # ------------------------------------------------------------------
     def remove(self, article_id: str) -> None:
@@ -351,6 +436,28 @@ class Ingester:
         if stale or self.store.is_dirty():  # a crash after commits but before the bump
             self.store.bump_generation()
         return len(stale)
+
+
+def _in_daemon_thread(fn: Callable[..., None], *args: Any) -> Future[None]:
+    """Runs `fn` on a thread of its own; a daemon, so a server's shutdown does not wait for it
+    (an interrupted commit leaves only uncommitted chunks, which `repair` deletes)."""
+    future: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=run, name="ingest-commit", daemon=True).start()
+    return future
+
+
+def _without_positions(where: str, article: Article) -> tuple[str, str]:
+    return where, (f"article {article.article_id!r} indexed without positions: "
+                   "their extraction failed (the server log has details)")
 
 
 def _checked(article_id: str, raw: RawArticle) -> str:

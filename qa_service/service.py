@@ -330,7 +330,9 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
                         on_remove=positions.remove_article if positions is not None else None,
                         flush_chunks=settings.ingest_flush_chunks, max_article_chars=settings.max_article_chars,
                         article_time_limit_s=settings.article_time_limit_s, embed_batch=settings.ingest_embed_batch,
-                        priority=retriever.priority)
+                        priority=retriever.priority,
+                        article_workers=(partial(positions.workers, settings.positions_processes)
+                                         if positions is not None and settings.positions_processes else None))
     judge = build_judge(lexical, embedder, positions)
     conversations = ConversationStore(database, settings.conversation_max_turns,
                                       settings.conversation_max_conversations)

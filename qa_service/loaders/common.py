@@ -40,7 +40,7 @@ _PAUSE: ContextVar[Callable[[], float] | None] = ContextVar("qa_ingest_pause", d
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Within the block, `check_time()` raises TimeLimitExceeded once `seconds` have passed."""
-    token = _DEADLINE.set((time.monotonic() + seconds, seconds, seconds) if seconds else None)
+    token = _DEADLINE.set((time.monotonic() + seconds, seconds, seconds) if seconds is not None else None)
     try:
         yield
     finally:
@@ -57,6 +57,16 @@ def pausing(hook: Callable[[], float] | None) -> Iterator[None]:
         _PAUSE.reset(token)
 
 
+def over_limit(seconds: float) -> str:
+    return f"took longer than the {seconds:g} s allowed per article"
+
+
+def time_left() -> float | None:
+    """Seconds left of the current article's limit (None: no limit), to hand on to a worker process."""
+    limit = _DEADLINE.get()
+    return None if limit is None else max(0.0, limit[0] - time.monotonic())
+
+
 def check_time() -> None:
     """Called between bounded steps of long per-article work; cheap enough for inner loops."""
     pause = _PAUSE.get()
@@ -67,7 +77,7 @@ def check_time() -> None:
         limit = (limit[0] + credit, limit[1], limit[2] - credit)
         _DEADLINE.set(limit)
     if limit is not None and time.monotonic() > limit[0]:
-        raise TimeLimitExceeded(f"took longer than the {limit[1]:g} s allowed per article")
+        raise TimeLimitExceeded(over_limit(limit[1]))
 
 
 # Ids the index uses for its own records ("__state__"), and ids a URL path cannot carry.

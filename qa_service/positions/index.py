@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 from sqlalchemy import Engine
@@ -17,6 +18,9 @@ from qa_service.positions.legacy import import_legacy
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.positions.store import PositionsStore, actor_keys, content_words
+
+if TYPE_CHECKING:
+    from qa_service.positions.workers import ExtractionWorkers
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +66,22 @@ class PositionsIndex:
         """Extract and store an article's entries; None when they are already current."""
         if not force and not self.needs_update(article):
             return None
+        entries = self.extract(article)
+        self.store.replace_article(article, entries, extractor=EXTRACTOR_VERSION)
+        return entries
+
+    def extract(self, article: Article) -> ArticleEntries:
+        """The article's entries, extracted in this process (not stored)."""
         if self.nlp is None:
             raise RuntimeError("PositionsIndex was built without a spaCy pipeline; it cannot extract")
         with self._lock:
-            entries = extract_article(article, self.nlp)
-        self.store.replace_article(article, entries, extractor=EXTRACTOR_VERSION)
-        return entries
+            return extract_article(article, self.nlp)
+
+    def workers(self, processes: int = 1) -> ExtractionWorkers:
+        """Extraction in worker processes, for a bulk ingest (see positions/workers.py)."""
+        from qa_service.positions.workers import ExtractionWorkers
+
+        return ExtractionWorkers(self, processes)
 
     def remove_article(self, article_id: str) -> None:
         self.store.remove_article(article_id)
