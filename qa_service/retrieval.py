@@ -24,6 +24,7 @@ from qa_service.lexical import LexicalIndex
 from qa_service.models import Article, Paragraph, RetrievedParagraph
 from qa_service.news_signals import dates_in, outlet_clauses, sources_in
 from qa_service.priority import QueryFirst
+from qa_service.scoped_dense import ScopedVectors
 from qa_service.store import ChromaStore
 
 MODES = ("hybrid", "dense", "bm25")
@@ -46,7 +47,10 @@ class HybridRetriever(BaseRetriever):
     outlet_quota: bool = True  # multi-outlet questions take turns between outlets' rankings
     priority: QueryFirst = Field(default_factory=QueryFirst)  # shared with the ingester
 
+    exact_scope_rows: int = 8000  # scopes up to this many chunks are searched exactly (scoped_dense.py)
+
     _articles: OrderedDict[tuple[str, str], Article] = PrivateAttr(default_factory=OrderedDict)
+    _scoped: ScopedVectors | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _get_relevant_documents(
@@ -154,6 +158,12 @@ class HybridRetriever(BaseRetriever):
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _dense(self, qvec: list[float], n: int, scope: dict[str, Any], table: Any) -> tuple[list[str], dict[str, float]]:
+        if scope:
+            rows = np.flatnonzero(self._scope_rows(scope, table))
+            if len(rows) <= self.exact_scope_rows:
+                if self._scoped is None:
+                    self._scoped = ScopedVectors(self.store)
+                return self._scoped.search(table, tuple(sorted(scope.items())), rows, qvec, n)
         got = self.store.query(qvec, n + 10, self._where(scope))
         ranked: list[str] = []
         sims: dict[str, float] = {}
@@ -166,13 +176,15 @@ class HybridRetriever(BaseRetriever):
         return ranked[:n], sims
 
     def _bm25(self, query: str, n: int, scope: dict[str, Any], table: Any) -> list[str]:
-        allowed = None
-        if scope:
-            allowed = table.rows_where(
-                source=scope.get("source"), article_id=scope.get("article_id"),
-                date_from=_date_int(scope["date_from"]) if scope.get("date_from") else None,
-                date_to=_date_int(scope["date_to"]) if scope.get("date_to") else None)
+        allowed = self._scope_rows(scope, table) if scope else None
         return [table.ids[row] for row, _ in self.lexical.search(table, query, n, allowed)]
+
+    @staticmethod
+    def _scope_rows(scope: dict[str, Any], table: Any) -> Any:
+        return table.rows_where(
+            source=scope.get("source"), article_id=scope.get("article_id"),
+            date_from=_date_int(scope["date_from"]) if scope.get("date_from") else None,
+            date_to=_date_int(scope["date_to"]) if scope.get("date_to") else None)
 
     @staticmethod
     def _rows(chunk_ids: Any, table: Any) -> list[int]:

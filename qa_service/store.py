@@ -287,6 +287,18 @@ class ChromaStore:
         for lo in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[lo : lo + self.max_batch])
 
+    def vectors(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any] | None], list[Any]]:
+        """Stored vectors (and metadata) of these chunks; ids not stored are left out."""
+        out_ids: list[str] = []
+        metas: list[dict[str, Any] | None] = []
+        vectors: list[Any] = []
+        for lo in range(0, len(ids), self.max_batch):
+            got = self.chunks.get(ids=ids[lo : lo + self.max_batch], include=["metadatas", "embeddings"])
+            out_ids += got["ids"]
+            metas += got["metadatas"]
+            vectors += list(got["embeddings"])
+        return out_ids, metas, vectors
+
     def query(self, vector: list[float], n: int, where: dict[str, Any] | None) -> dict[str, Any]:
         # No cap at count(): Chroma returns fewer when it holds fewer, and count() cost 14 ms a call
         # at 100k chunks (several calls per question).
