@@ -65,9 +65,15 @@ class _Index:
         self.by_name = {r.name.lower(): r for r in records}
         # An affiliation group: a body or country with the names that stand for it.
         self.group: dict[str, set[str]] = {}
+        # And the other way: each name to the records whose group holds it (`_members`), built
+        # once here; a scan of every group per affiliation per question cost ~0.3 s at 100k chunks.
+        self.members: dict[str, set[str]] = {}
         for r in records:
             g = {r.name.lower(), *(a.lower() for a in r.affiliations)}
             self.group[r.name.lower()] = g
+        for name, g in self.group.items():
+            for member in g:
+                self.members.setdefault(member, set()).add(name)
         # Each record's names, normalised once: a question then costs one find per name.
         self.patterns = [(r, [(n, f" {_norm(n).strip()} ") for n in self.names(r)]) for r in records]
         self._keys: dict[str, tuple[str, ...]] = {}
@@ -154,7 +160,7 @@ class _Index:
 
     def _members(self, body: str) -> set[str]:
         """Names standing for a body: its capital, its government ("Moscow" for Russia)."""
-        return {name for name, g in self.group.items() if body in g}
+        return self.members.get(body, set())
 
 
 def _spans_in(question: str, mentions: list[ActorMention]) -> list[ActorMention]:
