@@ -51,6 +51,12 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("What is Rutte's position on peace talks?", "stance"),
     ("Is Zelensky open to partial returns?", "yesno"),
     ("What did Russia offer in 1994?", "what"),
+    # A stance verb used as a noun, and "according to the report" (the article itself), ask for no stance.
+    ("Which question about Ukraine's future is still unsettled, according to the report?", "what"),
+    ("What is the call for, according to the article?", "what"),
+    ("What support did Germany pledge?", "stance"),
+    ("What is the position of Ukraine's Foreign Ministry on NATO membership?", "stance"),
+    ("What, according to Peskov, is the threat?", "stance"),
 ])
 def test_answer_type(question: str, kind: str) -> None:
     assert answer_type(question) == kind

@@ -43,12 +43,25 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# "according to the report" points at the article, not at someone's stance.
+_FRAMING = re.compile(r"\b(?:according to|in|from|as per|per) (?:the|this|that|your) (?:report|article|story|piece|"
+                      r"text|coverage|reporting|source|news)s?\b")
+
+
+# A stance verb after a determiner is a noun: "which question", "the support", "a call".
+_DETERMINER = re.compile(r"\b(?:which|what|whose|the|a|an|this|that|these|those|its|his|her|their|our|any|no)\s+$")
+
+
 def answer_type(question: str) -> str:
-    q = question.lower().strip()
+    q = _FRAMING.sub(" ", question.lower().strip())
     for name, rx in _TYPES:
-        if rx.search(q):
+        if any(name != "stance" or not _verb_as_noun(q, m) for m in rx.finditer(q)):
             return name
     return "what"
+
+
+def _verb_as_noun(q: str, m: re.Match[str]) -> bool:
+    return bool(STANCE_PATTERN.fullmatch(m.group(0))) and bool(_DETERMINER.search(q[:m.start()]))
 
 
 def word_weight(word: str) -> float:
