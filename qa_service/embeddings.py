@@ -197,3 +197,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text], query=True)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several query-side texts (a question and its clauses) in one call, ahead of bulk work."""
+        return self._encode(texts, query=True).tolist() if texts else []

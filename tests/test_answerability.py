@@ -181,3 +181,15 @@ def test_members_of_a_body_come_from_the_index_built_once():
         assert index._members(name) == {r for r, g in index.group.items() if name in g}
     (mention,) = ActorDirectory(lambda: RECORDS, lambda: 1).mentions("What did the Kremlin spokesman say?")
     assert mention.name == "Dmitry Peskov"
+
+
+def test_name_look_up_by_prefix_agrees_with_comparing_every_stem() -> None:
+    from qa_service.answerability.focus import FocusTerm
+    from qa_service.answerability.judge import _names, _same_name
+
+    stems = frozenset("russian chines western ukrain kyiv nato rutt peskov eu brussel 2024 x ab".split())
+    for words in ("russia", "china", "west", "ukraine", "kyiv", "moscow", "rutte", "eu", "russia kyiv",
+                  "brussels nato", "2024", "ab", "chinese westerners"):
+        term = FocusTerm(text=words, stems=frozenset(tokenize(words)), weight=3.0, entity=True)
+        brute = all(any(_same_name(t, s) for s in stems) for t in term.stems)
+        assert _names(term, stems, " ") is brute, words

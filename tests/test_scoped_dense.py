@@ -97,3 +97,25 @@ def test_cached_scope_vectors_are_bounded_by_rows(indexed, fake_embedder):
         rows = np.flatnonzero(table.rows_where(source=source))
         assert len(scoped.search(table, ("source", source), rows, qvec, 3)[0]) == 3
     assert [key[1] for key in scoped._cache] == [("source", "BBC")]
+
+
+def test_question_and_outlet_clauses_are_encoded_in_one_call(indexed, fake_embedder):
+    """A question naming two outlets searches each with its own clause; the question and its clauses
+    go to the encoder together, and rank as they do encoded one at a time."""
+    svc, _ = indexed
+    calls: list[list[str]] = []
+
+    def embed_queries(texts: list[str]) -> list[list[float]]:
+        calls.append(list(texts))
+        return [fake_embedder.embed_query(t) for t in texts]
+
+    question = ("Did the Reuters story on the harbour budget vote agree with the BBC report about "
+                "the railway strike costs?")
+    one_by_one = [(p.paragraph_id, p.score) for p in svc.retriever.search(question, k=5)]  # no embed_queries
+    fake_embedder.embed_queries = embed_queries
+    try:
+        batched = [(p.paragraph_id, p.score) for p in svc.retriever.search(question, k=5)]
+    finally:
+        del fake_embedder.embed_queries
+    assert len(calls) == 1 and calls[0][0] == question and len(calls[0]) == 3  # the question and two clauses
+    assert batched == one_by_one

@@ -253,7 +253,18 @@ def _names(term: FocusTerm, stems: frozenset[str], low: str) -> bool:
         return any(f" {k} " in low or f" {k}." in low or f" {k}," in low for k in term.actor.keys)
     if not term.stems:
         return False
-    return all(any(_same_name(t, s) for s in stems) for t in term.stems)
+    by_prefix = _by_prefix(stems)
+    return all(t in stems or any(_same_name(t, s) for s in by_prefix.get(t[:4], ())) for t in term.stems)
+
+
+@lru_cache(maxsize=16_384)
+def _by_prefix(stems: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Stems by their first four letters: two spellings of one name share them (see `_same_name`),
+    so a long question's names are looked up, not compared with every stem of every paragraph."""
+    out: dict[str, list[str]] = {}
+    for s in stems:
+        out.setdefault(s[:4], []).append(s)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _same_name(a: str, b: str) -> bool:
