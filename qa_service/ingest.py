@@ -262,7 +262,7 @@ class Ingester:
                     report.conflicts.append((where, str(exc)))
                     continue
                 except TimeLimitExceeded as exc:
-                    report.failed.append((where, f"{exc} (QA_ARTICLE_TIME_LIMIT_S); not indexed"))
+                    report.failed.append(_over_limit(where, exc))
                     continue
                 except LoadError as exc:
                     report.failed.append((where, str(exc)))
@@ -317,8 +317,7 @@ class Ingester:
                 try:
                     workers.finish(p.article, p.derived.result())
                 except TimeLimitExceeded:  # in the worker, which had what was left of the limit
-                    limit = over_limit(self.article_time_limit_s or 0)
-                    report.failed.append((p.where, f"{limit} (QA_ARTICLE_TIME_LIMIT_S); not indexed"))
+                    report.failed.append(_over_limit(p.where, over_limit(self.article_time_limit_s or 0)))
                     continue
                 except Exception:  # the worker died, or storing failed: indexed, and said so
                     log.exception("derived layers failed for %s", p.article.article_id)
@@ -453,6 +452,10 @@ def _in_daemon_thread(fn: Callable[..., None], *args: Any) -> Future[None]:
 
     threading.Thread(target=run, name="ingest-commit", daemon=True).start()
     return future
+
+
+def _over_limit(where: str, reason: object) -> tuple[str, str]:
+    return where, f"{reason} (QA_ARTICLE_TIME_LIMIT_S); not indexed"
 
 
 def _without_positions(where: str, article: Article) -> tuple[str, str]:

@@ -183,6 +183,27 @@ def test_members_of_a_body_come_from_the_index_built_once():
     assert mention.name == "Dmitry Peskov"
 
 
+def test_word_vectors_are_safe_beside_query_encoding(embedder) -> None:
+    """Word look-ups from several threads while the model encodes queries: the same cosines as one at a
+    time, no "Already borrowed" from the shared fast tokenizer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa_service.answerability.vectors import WordVectors
+
+    words = [f"{stem}{suffix}" for stem in ("negotiat", "escalat", "infrastruct", "sovereign", "deterr", "bolster")
+             for suffix in ("ion", "ions", "ed", "ing", "es", "ive", "ure", "ly")]
+    serial = WordVectors.from_sentence_transformer(embedder.model)
+    concurrent = WordVectors.from_sentence_transformer(embedder.model)
+    assert serial is not None and concurrent is not None
+    expected = [serial.similarity(w, "talks") for w in words]
+    with ThreadPoolExecutor(8) as pool:
+        encodes = [pool.submit(embedder.embed_query, f"question {i} about {w}") for i, w in enumerate(words)]
+        got = list(pool.map(lambda w: concurrent.similarity(w, "talks"), words))
+        for f in encodes:
+            assert len(f.result()) == 384
+    assert got == pytest.approx(expected)
+
+
 def test_name_look_up_by_prefix_agrees_with_comparing_every_stem() -> None:
     from qa_service.answerability.focus import FocusTerm
     from qa_service.answerability.judge import _names, _same_name

@@ -8,6 +8,8 @@ are never matched this way (Germany is near Sweden too).
 
 from __future__ import annotations
 
+import copy
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +19,9 @@ import numpy as np
 class WordVectors:
     def __init__(self, table: np.ndarray, tokenizer: Any) -> None:
         self.table = table
-        self.tokenizer = tokenizer
+        # A fast tokenizer is not safe across threads ("Already borrowed"): its own copy, one caller at a time.
+        self.tokenizer = copy.deepcopy(tokenizer)
+        self._lock = threading.Lock()
         self.vector = lru_cache(maxsize=200_000)(self._vector)
         # A sentence's word matrix, shared by every question that retrieves its paragraph.
         self.matrix = lru_cache(maxsize=8192)(self._matrix)
@@ -33,7 +37,8 @@ class WordVectors:
             return None
 
     def _vector(self, word: str) -> np.ndarray | None:
-        ids = self.tokenizer(word[:40], add_special_tokens=False)["input_ids"]
+        with self._lock:
+            ids = self.tokenizer(word[:40], add_special_tokens=False)["input_ids"]
         if not ids:
             return None
         v = self.table[ids].mean(axis=0)
