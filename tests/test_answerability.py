@@ -214,3 +214,32 @@ def test_name_look_up_by_prefix_agrees_with_comparing_every_stem() -> None:
         term = FocusTerm(text=words, stems=frozenset(tokenize(words)), weight=3.0, entity=True)
         brute = all(any(_same_name(t, s) for s in stems) for t in term.stems)
         assert _names(term, stems, " ") is brute, words
+
+
+
+def test_mentions_found_through_the_first_word_index_are_those_of_trying_every_name() -> None:
+    class EveryName(dict):  # hands every (actor, name) to every word of the question: the brute force
+        def get(self, word, default=None):
+            return pairs
+
+    indexed = directory()._current()
+    brute = directory()._current()
+    pairs = [pair for group in indexed.by_first_word.values() for pair in group]
+    brute.by_first_word = EveryName()
+    for question in ("What did Rutte say?", "What does Mark Rutte, NATO's new Secretary General, want?",
+                     "Did the Kremlin spokesman and Moscow agree with Kaja Kallas?", "What did NATO decide?",
+                     "What did the EU High Representative say about NATO and Rutte?", "Nothing here?"):
+        assert indexed.mentions(question) == brute.mentions(question), question
+    assert [m.name for m in indexed.mentions("Did the Kremlin spokesman and Moscow agree with Kaja Kallas?")] == [
+        "Dmitry Peskov", "Moscow", "Kaja Kallas"]
+
+
+def test_best_of_several_words_in_one_product_equals_one_at_a_time(embedder) -> None:
+    from qa_service.answerability.vectors import WordVectors
+
+    vectors = WordVectors.from_sentence_transformer(embedder.model)
+    assert vectors is not None
+    sentence = tuple("Rutte dismissed the value of abstract peace talks focusing on military aid".lower().split())
+    asked = ["negotiations", "weapons", "", "Kyiv", "negotiations"]
+    assert vectors.best_each(asked, sentence) == pytest.approx([vectors.best(w, sentence) for w in asked], abs=1e-5)
+    assert vectors.best_each(asked, ()) == [0.0] * len(asked)

@@ -76,6 +76,13 @@ class _Index:
                 self.members.setdefault(member, set()).add(name)
         # Each record's names, normalised once: a question then costs one find per name.
         self.patterns = [(r, [(n, f" {_norm(n).strip()} ") for n in self.names(r)]) for r in records]
+        # (record, name) positions by the name's first word: a question looks up its own words
+        # instead of trying every name (~10k finds, 10 ms per question at 100k chunks).
+        self.by_first_word: dict[str, list[tuple[int, int]]] = {}
+        for ri, (_, names) in enumerate(self.patterns):
+            for ni, (_, pattern) in enumerate(names):
+                if pattern.strip():
+                    self.by_first_word.setdefault(pattern.split()[0], []).append((ri, ni))
         self._keys: dict[str, tuple[str, ...]] = {}
 
     def names(self, r: ActorRecord) -> list[str]:
@@ -106,14 +113,18 @@ class _Index:
 
     def mentions(self, question: str) -> list[ActorMention]:
         hay = _norm(question)
+        first_name: dict[int, int] = {}  # record -> its first name (in `names` order) the question holds
+        for word in set(hay.split()):
+            for ri, ni in self.by_first_word.get(word, ()):
+                if ni < first_name.get(ri, ni + 1) and self.patterns[ri][1][ni][1] in hay:
+                    first_name[ri] = ni
         found: list[ActorMention] = []
-        for r, names in self.patterns:
-            for name, pattern in names:
-                pos = hay.find(pattern)
-                if pos >= 0:
-                    found.append(ActorMention(text=name, start=pos, end=pos + len(name) + 1, name=r.name,
-                                              keys=self.keys_for(r)))
-                    break
+        for ri in sorted(first_name):
+            r, names = self.patterns[ri]
+            name, pattern = names[first_name[ri]]
+            pos = hay.find(pattern)
+            found.append(ActorMention(text=name, start=pos, end=pos + len(name) + 1, name=r.name,
+                                      keys=self.keys_for(r)))
         found += self._by_role(hay)
         # Longest mention wins where two overlap ("Kremlin" inside "Kremlin spokesman").
         found.sort(key=lambda m: (m.start, -(m.end - m.start)))

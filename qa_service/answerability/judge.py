@@ -165,6 +165,10 @@ class AnswerabilityJudge:
         matched: set[int] = set()
         entities = [t for t in focus.terms if t.entity]
         ent_unit = ent_para = 0
+        # Soft matches of the asked words the sentence lacks, all in one product.
+        unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.stems & unit_stems]
+        soft_sim = dict(zip(unmatched, self.vectors.best_each([focus.terms[i].text for i in unmatched], words),
+                            strict=True)) if self.vectors is not None and unmatched else {}
         for i, term in enumerate(focus.terms):
             if term.entity:
                 in_unit = _names(term, context_stems, context_low) or _names(term, unit_stems, unit_low)
@@ -175,7 +179,7 @@ class AnswerabilityJudge:
                 s = hit
             else:
                 hit = 1.0 if term.stems & unit_stems else 0.0
-                s = hit if hit or self.vectors is None else _soft(self.vectors.best(term.text, words))
+                s = hit if hit or i not in soft_sim else _soft(soft_sim[i])
             exact += term.weight * hit
             soft += term.weight * max(hit, s)
             if not term.entity:

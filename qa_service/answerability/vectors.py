@@ -15,14 +15,17 @@ from typing import Any
 
 import numpy as np
 
+_MISSING = object()
+
 
 class WordVectors:
-    def __init__(self, table: np.ndarray, tokenizer: Any) -> None:
+    def __init__(self, table: np.ndarray, tokenizer: Any, max_words: int = 200_000) -> None:
         self.table = table
         # A fast tokenizer is not safe across threads ("Already borrowed"): its own copy, one caller at a time.
         self.tokenizer = copy.deepcopy(tokenizer)
         self._lock = threading.Lock()
-        self.vector = lru_cache(maxsize=200_000)(self._vector)
+        self._vectors: dict[str, np.ndarray | None] = {}  # word -> unit vector, kept across questions
+        self.max_words = max_words
         # A sentence's word matrix, shared by every question that retrieves its paragraph.
         self.matrix = lru_cache(maxsize=8192)(self._matrix)
 
@@ -36,9 +39,33 @@ class WordVectors:
         except (AttributeError, TypeError, IndexError, KeyError):
             return None
 
-    def _vector(self, word: str) -> np.ndarray | None:
+    def vectors(self, words: list[str]) -> list[np.ndarray | None]:
+        """Each (lower-case) word's vector; the words not seen before go to the tokenizer in one call
+        (a paragraph's new words one call each were a third of the judgement's first-sight time)."""
+        cache = self._vectors
+        missing = list(dict.fromkeys(w for w in words if w not in cache))
+        if missing:
+            with self._lock:
+                ids = self.tokenizer([w[:40] for w in missing], add_special_tokens=False)["input_ids"]
+                if len(cache) + len(missing) > self.max_words:
+                    cache.clear()  # bounded memory on any corpus
+                for w, word_ids in zip(missing, ids, strict=True):
+                    cache[w] = self._unit(word_ids)
+        out: list[np.ndarray | None] = []
+        for w in words:
+            v = cache.get(w, _MISSING)  # cleared meanwhile by another thread: computed here
+            out.append(self._unit(self._ids(w)) if v is _MISSING else v)  # type: ignore[arg-type]
+        return out
+
+    def vector(self, word: str) -> np.ndarray | None:
+        v = self._vectors.get(word, _MISSING)
+        return self.vectors([word])[0] if v is _MISSING else v  # type: ignore[return-value]
+
+    def _ids(self, word: str) -> list[int]:
         with self._lock:
-            ids = self.tokenizer(word[:40], add_special_tokens=False)["input_ids"]
+            return list(self.tokenizer(word[:40], add_special_tokens=False)["input_ids"])
+
+    def _unit(self, ids: list[int]) -> np.ndarray | None:
         if not ids:
             return None
         v = self.table[ids].mean(axis=0)
@@ -52,7 +79,7 @@ class WordVectors:
         return float(va @ vb)
 
     def _matrix(self, words: tuple[str, ...]) -> np.ndarray | None:
-        vecs = [v for v in (self.vector(c.lower()) for c in words) if v is not None]
+        vecs = [v for v in self.vectors([c.lower() for c in words]) if v is not None]
         return np.stack(vecs) if vecs else None
 
     def best(self, word: str, candidates: tuple[str, ...]) -> float:
@@ -62,3 +89,16 @@ class WordVectors:
             return 0.0
         m = self.matrix(candidates)
         return 0.0 if m is None else float(np.max(m @ va))
+
+    def best_each(self, words: list[str], candidates: tuple[str, ...]) -> list[float]:
+        """`best` of several words against the same candidates, in one matrix product."""
+        vecs = [self.vector(w.lower()) for w in words]
+        m = self.matrix(candidates) if candidates else None
+        known = [(i, v) for i, v in enumerate(vecs) if v is not None]
+        out = [0.0] * len(words)
+        if m is None or not known:
+            return out
+        sims = (m @ np.stack([v for _, v in known]).T).max(axis=0)
+        for (i, _), sim in zip(known, sims, strict=True):
+            out[i] = float(sim)
+        return out
