@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 import dateparser
+from wordfreq import zipf_frequency
 
 # Function words no content match should count.
 STOP_WORDS = frozenset(
@@ -150,3 +152,29 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text.rstrip())))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+COMMON_WORD_ZIPF = 5.0  # "company", "board", "world", "john": names only where the question capitalises them
+_CAPITALISED = re.compile(r"\b[A-Z][\w.-]*")
+
+
+@lru_cache(maxsize=65_536)
+def _common(word: str) -> bool:
+    return zipf_frequency(word, "en") >= COMMON_WORD_ZIPF
+
+
+def can_name(key: str, question: str) -> bool:
+    """Can this lower-case actor key, found in the question, name the actor there?
+
+    Never a key of stop words only ("the" of a badly cut "Alan Milburn - the"); a one-word key that
+    is a common English word only where the question writes it capitalised ("the company" is no
+    actor, "Company" may be), unless the reader wrote the whole question in lower case.
+    """
+    words = key.split()
+    if re.search(rf"\b{re.escape(key.upper())}\b", question) and len(key) > 1:
+        return True  # an acronym as written: "WHO", "IT"
+    if all(w in STOP_WORDS for w in words):
+        return False
+    if len(words) == 1 and _common(key) and question != question.lower():
+        return key in {m.group(0).lower() for m in _CAPITALISED.finditer(question)}
+    return True

@@ -243,3 +243,34 @@ def test_best_of_several_words_in_one_product_equals_one_at_a_time(embedder) -> 
     asked = ["negotiations", "weapons", "", "Kyiv", "negotiations"]
     assert vectors.best_each(asked, sentence) == pytest.approx([vectors.best(w, sentence) for w in asked], abs=1e-5)
     assert vectors.best_each(asked, ()) == [0.0] * len(asked)
+
+
+@pytest.mark.parametrize(("key", "question", "names"), [
+    ("the", "Who is the leader?", False),  # the surname of a badly cut "Alan Milburn - the"
+    ("company", "What did the company say?", False),
+    ("company", "What did Company say?", True),
+    ("company", "what did the company say?", True),  # all lower case: the reader's names are lower case too
+    ("rutte", "What did rutte say?", True),  # a rare word is a name however it is written
+    ("who", "What did WHO say about malaria?", True),
+    ("who", "Who said it?", False),
+    ("kremlin spokesman", "What did the kremlin spokesman say?", True),
+])
+def test_which_keys_can_name_an_actor(key: str, question: str, names: bool) -> None:
+    from qa_service.text import can_name
+
+    assert can_name(key, question) is names
+
+
+def test_stop_words_and_common_nouns_in_a_question_name_no_actor() -> None:
+    records = [*RECORDS, ActorRecord(name="Alan Milburn - the", kind="PERSON"),
+               ActorRecord(name="GlaxoSmithKline", kind="ORG", aliases=["company"]), ActorRecord(name="WHO", kind="ORG")]
+    found = ActorDirectory(lambda: records, lambda: 1)
+
+    def names(question: str) -> list[str]:
+        return [m.name for m in found.mentions(question)]
+
+    assert names("Who said the plan and the budget would work?") == []
+    assert names("What did the company say about the plan?") == []
+    assert names("What did GlaxoSmithKline say?") == ["GlaxoSmithKline"]
+    assert names("what did the company say?") == ["GlaxoSmithKline"]
+    assert names("What did WHO say about malaria?") == ["WHO"]

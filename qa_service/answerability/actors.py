@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa_service.positions.models import ActorRecord
-from qa_service.text import plain
+from qa_service.text import STOP_WORDS, can_name, plain
 
 # Role words a question may use for a person, and the role wordings they stand for.
 _GENERIC_LEADER = ("chief", "head", "leader", "boss", "top official", "chair")
@@ -89,7 +89,10 @@ class _Index:
         out = [r.name, *r.aliases]
         if r.kind == "PERSON" and " " in r.name:
             out.append(r.name.split()[-1])
-        return [n for n in dict.fromkeys(plain(n).strip() for n in out) if len(n) > 2]
+        # Never a name of stop words only (the surname "the" of a badly cut "Alan Milburn - the"),
+        # unless written as an acronym ("WHO").
+        kept = (plain(n).strip() for n in out if n.isupper() or not all(w in STOP_WORDS for w in plain(n).split()))
+        return [n for n in dict.fromkeys(kept) if len(n) > 2]
 
     def keys_for(self, r: ActorRecord) -> tuple[str, ...]:
         if r.name not in self._keys:
@@ -116,7 +119,8 @@ class _Index:
         first_name: dict[int, int] = {}  # record -> its first name (in `names` order) the question holds
         for word in set(hay.split()):
             for ri, ni in self.by_first_word.get(word, ()):
-                if ni < first_name.get(ri, ni + 1) and self.patterns[ri][1][ni][1] in hay:
+                name, pattern = self.patterns[ri][1][ni]
+                if ni < first_name.get(ri, ni + 1) and pattern in hay and can_name(name, question):
                     first_name[ri] = ni
         found: list[ActorMention] = []
         for ri in sorted(first_name):

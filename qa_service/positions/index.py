@@ -18,6 +18,7 @@ from qa_service.positions.legacy import import_legacy
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.positions.store import PositionsStore, actor_keys, content_words
+from qa_service.text import can_name
 
 if TYPE_CHECKING:
     from qa_service.positions.workers import ExtractionWorkers
@@ -131,12 +132,12 @@ class PositionsIndex:
                 candidates.append(name.split()[-1])
             for key in actor_keys(candidates):
                 pos = haystack.find(f" {key} ")
-                if pos >= 0 and len(key) > 2:
+                if pos >= 0 and len(key) > 2 and can_name(key, text):
                     found.append((pos, pos + len(key), name if kind == "PERSON" else normalise(name)))
                     break
         for group in groups:
             pos = haystack.find(f" {group.lower()} ")
-            if pos >= 0:
+            if pos >= 0 and can_name(normalise(group).lower(), text):
                 found.append((pos, pos + len(group), group))
         out: list[str] = []
         for start, end, name in sorted(found):
