@@ -163,18 +163,23 @@ def _common(word: str) -> bool:
     return zipf_frequency(word, "en") >= COMMON_WORD_ZIPF
 
 
-def can_name(key: str, question: str) -> bool:
+def can_name(key: str, question: str, *, place: bool = False) -> bool:
     """Can this lower-case actor key, found in the question, name the actor there?
 
-    Never a key of stop words only ("the" of a badly cut "Alan Milburn - the"); a one-word key that
-    is a common English word only where the question writes it capitalised ("the company" is no
-    actor, "Company" may be), unless the reader wrote the whole question in lower case.
+    Never a key of stop words only (the "the" of a badly cut "Alan Milburn - the"), unless the
+    question writes it as an acronym ("WHO"); a one-word key that is a common English word only
+    where the question writes it capitalised ("the company" is no actor, "Company" may be), unless
+    the reader wrote the whole question in lower case or the key is a place or people (`place`:
+    "china", "london" are common words and still names).
     """
     words = key.split()
-    if re.search(rf"\b{re.escape(key.upper())}\b", question) and len(key) > 1:
+    shouted = question.isupper()
+    if not shouted and len(key) > 1 and re.search(rf"\b{re.escape(key.upper())}\b", question):
         return True  # an acronym as written: "WHO", "IT"
     if all(w in STOP_WORDS for w in words):
         return False
-    if len(words) == 1 and _common(key) and question != question.lower():
-        return key in {m.group(0).lower() for m in _CAPITALISED.finditer(question)}
+    if len(words) == 1 and not place and _common(key) and question != question.lower():
+        capitalised = {part.lower() for m in _CAPITALISED.finditer(question)
+                       for part in (m.group(0), *m.group(0).split("-"))}  # "London-based"
+        return key in capitalised
     return True

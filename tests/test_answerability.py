@@ -55,6 +55,11 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("Which question about Ukraine's future is still unsettled, according to the report?", "what"),
     ("What is the call for, according to the article?", "what"),
     ("What support did Germany pledge?", "stance"),
+    ("What was the EU's call?", "what"),
+    ("What did the party which opposed the deal do?", "stance"),  # a past form after "which" is a verb
+    ("What happened to the party that opposed the deal?", "stance"),
+    ("According to the report, who won the vote?", "person"),  # what the framing leaves at the start
+    ("According to the article, is Zelensky open to partial returns?", "yesno"),
     ("What is the position of Ukraine's Foreign Ministry on NATO membership?", "stance"),
     ("What, according to Peskov, is the threat?", "stance"),
 ])
@@ -195,6 +200,7 @@ def test_word_vectors_are_safe_beside_query_encoding(embedder) -> None:
     serial = WordVectors.from_sentence_transformer(embedder.model)
     concurrent = WordVectors.from_sentence_transformer(embedder.model)
     assert serial is not None and concurrent is not None
+    assert concurrent.tokenizer is not embedder.model.tokenizer  # its own copy, never the encoder's
     expected = [serial.similarity(w, "talks") for w in words]
     with ThreadPoolExecutor(8) as pool:
         encodes = [pool.submit(embedder.embed_query, f"question {i} about {w}") for i, w in enumerate(words)]
@@ -226,7 +232,7 @@ def test_mentions_found_through_the_first_word_index_are_those_of_trying_every_n
     brute = directory()._current()
     pairs = [pair for group in indexed.by_first_word.values() for pair in group]
     brute.by_first_word = EveryName()
-    for question in ("What did Rutte say?", "What does Mark Rutte, NATO's new Secretary General, want?",
+    for question in ("What did Rutte say?", "what does mark rutte, nato's new secretary general, want?",
                      "Did the Kremlin spokesman and Moscow agree with Kaja Kallas?", "What did NATO decide?",
                      "What did the EU High Representative say about NATO and Rutte?", "Nothing here?"):
         assert indexed.mentions(question) == brute.mentions(question), question
@@ -254,6 +260,8 @@ def test_best_of_several_words_in_one_product_equals_one_at_a_time(embedder) -> 
     ("who", "What did WHO say about malaria?", True),
     ("who", "Who said it?", False),
     ("kremlin spokesman", "What did the kremlin spokesman say?", True),
+    ("the", "WHAT DID THE MINISTER SAY?", False),  # a shouted question is no acronym
+    ("london", "What did London-based banks say?", True),
 ])
 def test_which_keys_can_name_an_actor(key: str, question: str, names: bool) -> None:
     from qa_service.text import can_name
@@ -261,8 +269,35 @@ def test_which_keys_can_name_an_actor(key: str, question: str, names: bool) -> N
     assert can_name(key, question) is names
 
 
+def test_a_place_is_a_name_however_the_question_writes_it() -> None:
+    from qa_service.text import can_name
+
+    assert can_name("china", "what did china say about the EU?", place=True)
+    assert not can_name("china", "what did china say about the EU?")  # as a person's or body's key
+
+
+def test_answer_type_work_is_bounded_on_a_long_question(monkeypatch) -> None:
+    """Each stance word's determiner is looked for in a short window, not the whole question before it
+    (which made a 64k-character question take 9.8 s)."""
+    from qa_service.answerability import focus
+
+    spans: list[int] = []
+
+    class Recorded:
+        def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+            end = len(text) if endpos is None else endpos
+            spans.append(end - pos)
+            return real.search(text, pos, end)
+
+    real = focus._DETERMINER
+    monkeypatch.setattr(focus, "_DETERMINER", Recorded())
+    assert answer_type("the say " * 8000 + "?") == "what"
+    assert len(spans) == 8000 and max(spans) <= 40
+
+
 def test_stop_words_and_common_nouns_in_a_question_name_no_actor() -> None:
     records = [*RECORDS, ActorRecord(name="Alan Milburn - the", kind="PERSON"),
+               ActorRecord(name="Sam Bankman-Fried", kind="PERSON"), ActorRecord(name="U.S.", kind="GPE"),
                ActorRecord(name="GlaxoSmithKline", kind="ORG", aliases=["company"]), ActorRecord(name="WHO", kind="ORG")]
     found = ActorDirectory(lambda: records, lambda: 1)
 
@@ -274,3 +309,18 @@ def test_stop_words_and_common_nouns_in_a_question_name_no_actor() -> None:
     assert names("What did GlaxoSmithKline say?") == ["GlaxoSmithKline"]
     assert names("what did the company say?") == ["GlaxoSmithKline"]
     assert names("What did WHO say about malaria?") == ["WHO"]
+    assert names("did bankman-fried speak to the u.s. regulators?") == ["Sam Bankman-Fried", "U.S."]
+
+
+def test_word_vectors_batch_as_one_at_a_time_and_stay_bounded(embedder) -> None:
+    from qa_service.answerability.vectors import WordVectors
+
+    one = WordVectors.from_sentence_transformer(embedder.model)
+    assert one is not None
+    bounded = WordVectors(one.table, one.tokenizer, max_words=6)
+    words = ["négociations", "Bankman-Fried", "U.S.", "", "talks", "x" * 60, "kyiv", "aid"]
+    batched = bounded.vectors(words[:4]) + bounded.vectors(words[4:])
+    for word, got in zip(words, batched, strict=True):
+        want = one.vector(word)
+        assert (got is None) == (want is None) and (got is None or (got == pytest.approx(want, abs=1e-6)))
+    assert len(bounded._vectors) <= 6

@@ -120,7 +120,8 @@ class _Index:
         for word in set(hay.split()):
             for ri, ni in self.by_first_word.get(word, ()):
                 name, pattern = self.patterns[ri][1][ni]
-                if ni < first_name.get(ri, ni + 1) and pattern in hay and can_name(name, question):
+                if ni < first_name.get(ri, ni + 1) and pattern in hay and can_name(
+                        name, question, place=self.patterns[ri][0].kind in ("GPE", "NORP", "LOC")):
                     first_name[ri] = ni
         found: list[ActorMention] = []
         for ri in sorted(first_name):

@@ -48,12 +48,15 @@ _FRAMING = re.compile(r"\b(?:according to|in|from|as per|per) (?:the|this|that|y
                       r"text|coverage|reporting|source|news)s?\b")
 
 
-# A stance verb after a determiner is a noun: "which question", "the support", "a call".
-_DETERMINER = re.compile(r"\b(?:which|what|whose|the|a|an|this|that|these|those|its|his|her|their|our|any|no)\s+$")
+# A stance verb after a determiner or a possessive is a noun: "which question", "the support", "the
+# EU's call". After "which"/"what" a past form stays a verb ("the party which opposed ...").
+_DETERMINER = re.compile(r"\b(?:(which|what)|whose|the|a|an|this|these|those|its|his|her|their|our|any|no|"
+                         r"\w+['’]s)\s+$")
 
 
 def answer_type(question: str) -> str:
-    q = _FRAMING.sub(" ", question.lower().strip())
+    # Without the framing, and without what it leaves at the start (", who won ...?").
+    q = _FRAMING.sub(" ", question.lower().strip()).strip(" ,;:-\t\n")
     for name, rx in _TYPES:
         if any(name != "stance" or not _verb_as_noun(q, m) for m in rx.finditer(q)):
             return name
@@ -61,7 +64,11 @@ def answer_type(question: str) -> str:
 
 
 def _verb_as_noun(q: str, m: re.Match[str]) -> bool:
-    return bool(STANCE_PATTERN.fullmatch(m.group(0))) and bool(_DETERMINER.search(q[:m.start()]))
+    if not STANCE_PATTERN.fullmatch(m.group(0)):
+        return False
+    # Only the few characters before the word: bounded work however long the question.
+    det = _DETERMINER.search(q, max(0, m.start() - 40), m.start())
+    return det is not None and not (det.group(1) and m.group(0).endswith("ed"))
 
 
 def word_weight(word: str) -> float:

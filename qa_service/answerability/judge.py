@@ -261,7 +261,7 @@ def _names(term: FocusTerm, stems: frozenset[str], low: str) -> bool:
     return all(t in stems or any(_same_name(t, s) for s in by_prefix.get(t[:4], ())) for t in term.stems)
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=4096)  # ~17 KB per paragraph's stems; a sentence's context sets churn through it
 def _by_prefix(stems: frozenset[str]) -> dict[str, tuple[str, ...]]:
     """Stems by their first four letters: two spellings of one name share them (see `_same_name`),
     so a long question's names are looked up, not compared with every stem of every paragraph."""

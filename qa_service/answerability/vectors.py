@@ -45,12 +45,12 @@ class WordVectors:
         cache = self._vectors
         missing = list(dict.fromkeys(w for w in words if w not in cache))
         if missing:
-            with self._lock:
+            with self._lock:  # the tokenizer only
                 ids = self.tokenizer([w[:40] for w in missing], add_special_tokens=False)["input_ids"]
-                if len(cache) + len(missing) > self.max_words:
-                    cache.clear()  # bounded memory on any corpus
-                for w, word_ids in zip(missing, ids, strict=True):
-                    cache[w] = self._unit(word_ids)
+            units = [self._unit(word_ids) for word_ids in ids]
+            if len(cache) + len(missing) > self.max_words:
+                cache.clear()  # bounded memory on any corpus
+            cache.update(zip(missing, units, strict=True))
         out: list[np.ndarray | None] = []
         for w in words:
             v = cache.get(w, _MISSING)  # cleared meanwhile by another thread: computed here

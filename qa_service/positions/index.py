@@ -132,12 +132,12 @@ class PositionsIndex:
                 candidates.append(name.split()[-1])
             for key in actor_keys(candidates):
                 pos = haystack.find(f" {key} ")
-                if pos >= 0 and len(key) > 2 and can_name(key, text):
+                if pos >= 0 and len(key) > 2 and can_name(key, text, place=kind in ("GPE", "NORP", "LOC")):
                     found.append((pos, pos + len(key), name if kind == "PERSON" else normalise(name)))
                     break
         for group in groups:
             pos = haystack.find(f" {group.lower()} ")
-            if pos >= 0 and can_name(normalise(group).lower(), text):
+            if pos >= 0 and can_name(normalise(group).lower(), text, place=True):  # bodies and countries
                 found.append((pos, pos + len(group), group))
         out: list[str] = []
         for start, end, name in sorted(found):
