@@ -100,9 +100,15 @@ class HybridRetriever(BaseRetriever):
         fused: dict[str, float] = defaultdict(float)  # over all lists
         by_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         first_rank: dict[str, dict[str, int]] = defaultdict(dict)
+        masks: dict[tuple[tuple[str, Any], ...], Any] = {}  # an outlet's scope serves its question and clause
         for text, vec, scope, group in searches:
             runs: list[tuple[str, list[str]]] = []
-            allowed = self._scope_rows(scope, table) if scope else None  # one row mask for both searches
+            allowed = None
+            if scope:  # one row mask per scope, for the dense and the BM25 search alike
+                key = tuple(sorted(scope.items()))
+                if key not in masks:
+                    masks[key] = self._scope_rows(scope, table)
+                allowed = masks[key]
             if mode in ("hybrid", "dense") and vec is not None:
                 ranked, sims = self._dense(vec, n, scope, table, allowed)
                 if vec is qvec:
@@ -224,7 +230,7 @@ class HybridRetriever(BaseRetriever):
         # the answering step uses it as a calibrated relevance signal.
         missing = [best[p][1] for p in pids if best[p][1] not in dense_sim]
         if missing and qvec is not None:
-            ids, _, vectors = self.store.vectors(missing)
+            ids, _, vectors = self.store.vectors(missing, metadata=False)
             q = np.asarray(qvec)
             for cid, vec in zip(ids, vectors, strict=True):
                 if vec is not None:

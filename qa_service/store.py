@@ -287,15 +287,18 @@ class ChromaStore:
         for lo in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[lo : lo + self.max_batch])
 
-    def vectors(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any] | None], list[Any]]:
-        """Stored vectors (and metadata) of these chunks; ids not stored are left out."""
+    def vectors(self, ids: list[str], metadata: bool = True,
+                ) -> tuple[list[str], list[dict[str, Any] | None], list[Any]]:
+        """Stored vectors (and metadata, or None for each without `metadata`) of these chunks; ids not
+        stored are left out."""
         out_ids: list[str] = []
         metas: list[dict[str, Any] | None] = []
         vectors: list[Any] = []
+        include: Any = ["metadatas", "embeddings"] if metadata else ["embeddings"]
         for lo in range(0, len(ids), self.max_batch):
-            got = self.chunks.get(ids=ids[lo : lo + self.max_batch], include=["metadatas", "embeddings"])
+            got = self.chunks.get(ids=ids[lo : lo + self.max_batch], include=include)
             out_ids += got["ids"]
-            metas += got["metadatas"]
+            metas += got["metadatas"] if metadata else [None] * len(got["ids"])
             vectors += list(got["embeddings"])
         return out_ids, metas, vectors
 

@@ -154,6 +154,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+PLACE_KINDS = ("GPE", "NORP", "LOC")  # spaCy's kinds of places and peoples: `can_name(place=True)`
 COMMON_WORD_ZIPF = 5.0  # "company", "board", "world", "john": names only where the question capitalises them
 _CAPITALISED = re.compile(r"\b[A-Z][\w.-]*")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa_service.positions.models import ActorRecord
-from qa_service.text import STOP_WORDS, can_name, plain
+from qa_service.text import PLACE_KINDS, STOP_WORDS, can_name, plain
 
 # Role words a question may use for a person, and the role wordings they stand for.
 _GENERIC_LEADER = ("chief", "head", "leader", "boss", "top official", "chair")
@@ -116,18 +116,21 @@ class _Index:
 
     def mentions(self, question: str) -> list[ActorMention]:
         hay = _norm(question)
-        first_name: dict[int, int] = {}  # record -> its first name (in `names` order) the question holds
+        # record -> (its first name, in `names` order, that the question holds; where)
+        first_name: dict[int, tuple[int, int]] = {}
         for word in set(hay.split()):
             for ri, ni in self.by_first_word.get(word, ()):
+                if ni >= first_name.get(ri, (ni + 1, 0))[0]:
+                    continue
                 name, pattern = self.patterns[ri][1][ni]
-                if ni < first_name.get(ri, ni + 1) and pattern in hay and can_name(
-                        name, question, place=self.patterns[ri][0].kind in ("GPE", "NORP", "LOC")):
-                    first_name[ri] = ni
+                pos = hay.find(pattern)
+                if pos >= 0 and can_name(name, question, place=self.patterns[ri][0].kind in PLACE_KINDS):
+                    first_name[ri] = (ni, pos)
         found: list[ActorMention] = []
         for ri in sorted(first_name):
             r, names = self.patterns[ri]
-            name, pattern = names[first_name[ri]]
-            pos = hay.find(pattern)
+            ni, pos = first_name[ri]
+            name = names[ni][0]
             found.append(ActorMention(text=name, start=pos, end=pos + len(name) + 1, name=r.name,
                                       keys=self.keys_for(r)))
         found += self._by_role(hay)

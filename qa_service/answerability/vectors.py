@@ -43,27 +43,26 @@ class WordVectors:
         """Each (lower-case) word's vector; the words not seen before go to the tokenizer in one call
         (a paragraph's new words one call each were a third of the judgement's first-sight time)."""
         cache = self._vectors
-        missing = list(dict.fromkeys(w for w in words if w not in cache))
+        found: dict[str, np.ndarray | None] = {}
+        for w in words:  # one read per word: another thread may clear the cache in between
+            try:
+                found[w] = cache[w]
+            except KeyError:
+                pass
+        missing = list(dict.fromkeys(w for w in words if w not in found))
         if missing:
             with self._lock:  # the tokenizer only
                 ids = self.tokenizer([w[:40] for w in missing], add_special_tokens=False)["input_ids"]
-            units = [self._unit(word_ids) for word_ids in ids]
+            fresh = dict(zip(missing, (self._unit(word_ids) for word_ids in ids), strict=True))
             if len(cache) + len(missing) > self.max_words:
                 cache.clear()  # bounded memory on any corpus
-            cache.update(zip(missing, units, strict=True))
-        out: list[np.ndarray | None] = []
-        for w in words:
-            v = cache.get(w, _MISSING)  # cleared meanwhile by another thread: computed here
-            out.append(self._unit(self._ids(w)) if v is _MISSING else v)  # type: ignore[arg-type]
-        return out
+            cache.update(fresh)
+            found.update(fresh)
+        return [found[w] for w in words]
 
     def vector(self, word: str) -> np.ndarray | None:
         v = self._vectors.get(word, _MISSING)
         return self.vectors([word])[0] if v is _MISSING else v  # type: ignore[return-value]
-
-    def _ids(self, word: str) -> list[int]:
-        with self._lock:
-            return list(self.tokenizer(word[:40], add_special_tokens=False)["input_ids"])
 
     def _unit(self, ids: list[int]) -> np.ndarray | None:
         if not ids:
@@ -82,16 +81,9 @@ class WordVectors:
         vecs = [v for v in self.vectors([c.lower() for c in words]) if v is not None]
         return np.stack(vecs) if vecs else None
 
-    def best(self, word: str, candidates: tuple[str, ...]) -> float:
-        """Highest cosine between `word` and any candidate word."""
-        va = self.vector(word.lower())
-        if va is None or not candidates:
-            return 0.0
-        m = self.matrix(candidates)
-        return 0.0 if m is None else float(np.max(m @ va))
-
     def best_each(self, words: list[str], candidates: tuple[str, ...]) -> list[float]:
-        """`best` of several words against the same candidates, in one matrix product."""
+        """Per word, its highest cosine with any candidate word (0 when either has no vector), all in
+        one matrix product."""
         vecs = [self.vector(w.lower()) for w in words]
         m = self.matrix(candidates) if candidates else None
         known = [(i, v) for i, v in enumerate(vecs) if v is not None]

@@ -18,7 +18,7 @@ from qa_service.positions.legacy import import_legacy
 from qa_service.positions.lexicon import normalise
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
 from qa_service.positions.store import PositionsStore, actor_keys, content_words
-from qa_service.text import can_name
+from qa_service.text import PLACE_KINDS, can_name
 
 if TYPE_CHECKING:
     from qa_service.positions.workers import ExtractionWorkers
@@ -132,7 +132,7 @@ class PositionsIndex:
                 candidates.append(name.split()[-1])
             for key in actor_keys(candidates):
                 pos = haystack.find(f" {key} ")
-                if pos >= 0 and len(key) > 2 and can_name(key, text, place=kind in ("GPE", "NORP", "LOC")):
+                if pos >= 0 and len(key) > 2 and can_name(key, text, place=kind in PLACE_KINDS):
                     found.append((pos, pos + len(key), name if kind == "PERSON" else normalise(name)))
                     break
         for group in groups:
