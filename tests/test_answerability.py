@@ -188,6 +188,33 @@ def test_members_of_a_body_come_from_the_index_built_once():
     assert mention.name == "Dmitry Peskov"
 
 
+def test_every_actor_is_known_however_many_the_corpus_holds():
+    """The directory once kept only the first 5,000 records (100k chunks hold 14,030); per-question work
+    now goes through indexes by name, affiliation and title, which must find what a scan finds."""
+    from qa_service.answerability.actors import _Index
+
+    filler = [ActorRecord(name=f"Person {i:05d}", kind="PERSON", role="minister" if i % 3 else None,
+                          affiliations=[f"Body {i % 50}"]) for i in range(6000)]
+    records = [*filler, *RECORDS]  # the seed article's actors after all of them
+    found = ActorDirectory(lambda: records, lambda: 1)
+    assert [m.name for m in found.mentions("What did Rutte say about Ukraine?")] == ["Mark Rutte"]
+    assert [m.name for m in found.mentions("What did the Kremlin spokesman say?")] == ["Dmitry Peskov"]
+    assert [m.name for m in found.mentions("What did NATO's chief say?")] == ["Mark Rutte"]
+    index = _Index(records)
+    for r in (*RECORDS, filler[7]):  # keys from the indexes, against a scan of every record
+        own = r.name.lower()
+        if r.kind == "GPE":
+            group = index.group[own]
+            scan = [n for s in records if s is not r and group & index.group[s.name.lower()] for n in index.names(s)]
+        elif r.kind != "PERSON":
+            scan = [n for s in records if s.kind == "PERSON" and own in {a.lower() for a in s.affiliations}
+                    for n in index.names(s)]
+        else:
+            scan = []
+        assert index.keys_for(r) == tuple(dict.fromkeys([*index.names(r), *scan]))
+    assert index.keys_for(RECORDS[3]) == ("moscow", "dmitry peskov", "kremlin spokesman", "peskov", "kremlin")
+
+
 def test_word_vectors_are_safe_beside_query_encoding(embedder) -> None:
     """Word look-ups from several threads while the model encodes queries: the same cosines as one at a
     time, no "Already borrowed" from the shared fast tokenizer."""

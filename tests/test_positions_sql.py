@@ -8,11 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from qa_service.config import Settings
 from qa_service.database import open_database
 from qa_service.database.engine import make_engine
+from qa_service.database.tables import pos_actors
 from qa_service.loaders import build_article, load_paths
 from qa_service.loaders.common import RawArticle, slugify
 from qa_service.models import Article
@@ -190,3 +191,20 @@ def test_names_are_found_when_no_actor_has_an_affiliation(tmp_path, corpus) -> N
     index.store.replace_article(article, ArticleEntries(article_id=article.article_id, actors=[rutte]))
     assert index.store.longest_name() == 2
     assert index.find_actors("What did Rutte say?") == ["Mark Rutte"]
+
+
+def test_all_actors_read_each_repeated_record_once_and_merge_the_same(tmp_path, corpus) -> None:
+    """`actors()` parses a record repeated across articles once (322k rows, 17k distinct at 100k chunks);
+    the merged records must be what merging every row in order gives, as `actors(names)` still does."""
+    store = PositionsStore(open_database(sqlite_url(tmp_path)))
+    fill(store, corpus)
+    article, entries = corpus[3]
+    rutte = ActorRecord(name="Mark Rutte", kind="PERSON", role="Prime Minister", affiliations=["Netherlands"])
+    store.replace_article(article, entries.model_copy(update={"actors": [*entries.actors, rutte]}), extractor="x")
+    with store.engine.connect() as conn:
+        data = [row.data for row in conn.execute(select(pos_actors.c.data))]
+    assert len(set(data)) < len(data)  # the undated copy of the seed repeats its records
+    every = store.actors()
+    assert every == store.actors([a.name for a in every])
+    merged = next(a for a in every if a.name == "Mark Rutte")
+    assert "Netherlands" in merged.affiliations and merged.role  # pooled from several articles

@@ -24,7 +24,6 @@ _TITLES = ("secretary general", "secretary-general", "spokesman", "spokeswoman",
            "envoy", "representative", "commander", "director", "chairman", "ceo", "chief executive",
            "secretary of state", "secretary", "governor", "mayor", "commissioner", "premier", "coach",
            "manager", "captain", "spokes")
-_MAX_NAMES = 5000  # bounded work per question on any corpus
 
 
 _norm = plain
@@ -51,7 +50,7 @@ class ActorDirectory:
     def _current(self) -> _Index:
         version = self._version()
         if self._index is None or version != self._seen:
-            self._index = _Index(self._records()[:_MAX_NAMES])
+            self._index = _Index(self._records())
             self._seen = version
         return self._index
 
@@ -83,6 +82,24 @@ class _Index:
             for ni, (_, pattern) in enumerate(names):
                 if pattern.strip():
                     self.by_first_word.setdefault(pattern.split()[0], []).append((ri, ni))
+        # Per question, work grows with the names it holds, not with the corpus (14k actors at
+        # 100k chunks): records by lower-case name, persons by affiliation and by the titles
+        # their role fits.
+        self.rows: dict[str, list[int]] = {}
+        self.by_affiliation: dict[str, list[int]] = {}
+        self.by_title: dict[str, list[int]] = {t: [] for t in (*_GENERIC_LEADER, *_TITLES)}
+        for ri, r in enumerate(records):
+            self.rows.setdefault(r.name.lower(), []).append(ri)
+            if r.kind != "PERSON":
+                continue
+            for a in dict.fromkeys(a.lower() for a in r.affiliations):
+                self.by_affiliation.setdefault(a, []).append(ri)
+            if r.role:
+                role = r.role.lower()
+                leads = any(x in role for x in _LEADER_ROLES)
+                for title, held in self.by_title.items():
+                    if title in role or (leads and title in _GENERIC_LEADER):
+                        held.append(ri)
         self._keys: dict[str, tuple[str, ...]] = {}
 
     def names(self, r: ActorRecord) -> list[str]:
@@ -106,12 +123,11 @@ class _Index:
             # A country or capital is named by its government, people and officials ("Moscow"
             # by the Kremlin and its spokesman): everything affiliated with the same country.
             group = self.group.get(own, {own})
-            keys += [n for s in self.records if s is not r and group & self.group.get(s.name.lower(), set())
-                     for n in self.names(s)]
+            sharing = {ri for m in group for name in self.members.get(m, ()) for ri in self.rows[name]}
+            keys += [n for ri in sorted(sharing) if self.records[ri] is not r for n in self.names(self.records[ri])]
         elif r.kind != "PERSON":
             # A body is named by its own people ("the Kremlin" by its spokesman), not by its country.
-            keys += [n for s in self.records if s.kind == "PERSON" and own in {a.lower() for a in s.affiliations}
-                     for n in self.names(s)]
+            keys += [n for ri in self.by_affiliation.get(own, ()) for n in self.names(self.records[ri])]
         return tuple(dict.fromkeys(keys))
 
     def mentions(self, question: str) -> list[ActorMention]:
@@ -155,10 +171,9 @@ class _Index:
         titles = [t for t in (*_GENERIC_LEADER, *_TITLES) if f" {t} " in hay or f" {t}s " in hay]
         if not titles:
             return out
-        for r in self.records:
-            if r.kind != "PERSON" or not r.role:
-                continue
-            role = r.role.lower()
+        for ri in sorted({ri for t in titles for ri in self.by_title[t]}):
+            r = self.records[ri]
+            role = (r.role or "").lower()
             bodies = {a.lower() for a in r.affiliations} | {b for a in r.affiliations
                                                           for b in self._members(a.lower())}
             for title in titles:

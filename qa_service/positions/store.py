@@ -445,7 +445,11 @@ class PositionsStore:
         a = pos_actors.c
         with self.engine.connect() as conn:
             if names is None:
-                rows = [tuple(r) for r in conn.execute(select(a.id, a.data).order_by(a.id))]
+                # An actor's record repeats word for word across the articles that name it (322k
+                # rows, 17k distinct at 100k chunks); merging a repeat adds nothing, so each
+                # distinct record is parsed once, at its first place.
+                first = func.min(a.id)
+                rows = [tuple(r) for r in conn.execute(select(first, a.data).group_by(a.data).order_by(first))]
             else:
                 rows = []
                 for part in _chunks(list(names)):
