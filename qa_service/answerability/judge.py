@@ -25,7 +25,7 @@ from qa_service.answerability.actors import ActorDirectory
 from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
 from qa_service.models import RetrievedParagraph
-from qa_service.safety import is_injection
+from qa_service.safety import flagged_spans
 from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans
 
 MODEL_PATH = Path(__file__).with_name("model.json")
@@ -241,9 +241,12 @@ def _sentences(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, context) of a paragraph's candidate sentences; kept across questions."""
     out = []
     prev = ""
+    # Planted instructions are never an answer: the paragraph's flagged sentences, as the
+    # pipeline's data check found them a moment before (cached), not each sentence classified again.
+    flagged = flagged_spans(text)
     for s, e in sentence_spans(text):
         sent = text[s:e]
-        if not is_injection(sent):  # planted instructions are never an answer
+        if not any(fs < e and s < fe for fs, fe in flagged):
             out.append((s, e, prev if _PRONOUN_LED.search(sent) else ""))
         prev = sent
     return tuple(out)
