@@ -96,13 +96,14 @@ class _Pending:
 class ArticleWorkers(Protocol):
     """A derived layer whose per-article work runs in other processes (positions' parse).
 
-    `submit` starts an article's work (None: its stored layer is current), `finish` stores
-    a result; the ingest calls it in the commit, before the article's record is written.
+    `submit` starts an article's work (None: its stored layer is current), `finish` waits for
+    it (over the article's time limit: TimeLimitExceeded) and stores the result; the ingest
+    calls it in the commit, in submit order, before the article's record is written.
     """
 
     def submit(self, article: Article, limit_s: float | None) -> Future[Any] | None: ...
 
-    def finish(self, article: Article, result: Any) -> None: ...
+    def finish(self, article: Article, derived: Future[Any]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -315,8 +316,8 @@ class Ingester:
         for p in pending:
             if p.derived is not None and workers is not None:
                 try:
-                    workers.finish(p.article, p.derived.result())
-                except TimeLimitExceeded:  # in the worker, which had what was left of the limit
+                    workers.finish(p.article, p.derived)
+                except TimeLimitExceeded:  # in the worker (what was left of the limit), or stuck past it
                     report.failed.append(_over_limit(p.where, over_limit(self.article_time_limit_s or 0)))
                     continue
                 except Exception:  # the worker died, or storing failed: indexed, and said so

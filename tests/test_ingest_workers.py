@@ -1,8 +1,9 @@
 """A bulk ingest's derived layers in worker processes, beside the embedding (fake embedder).
 
-The fast tests drive the ingest with workers that run in threads and fail on purpose; one
-test starts the real worker process and checks it stores what extraction in this process
-stores. The whole BBC corpus goes through the real workers in test_bbc_corpus.py.
+The fast tests drive the ingest with workers that run in threads and fail on purpose; the
+others start the real worker process: it stores what extraction in this process stores, keeps
+the time limit, and one stuck where it cannot check the time is killed. The whole BBC corpus
+goes through the real workers in test_bbc_corpus.py.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class ThreadWorkers:
         self.limits.append(limit_s)
         return self.pool.submit(self.work, article)
 
-    def finish(self, article: Article, result: Any) -> None:
+    def finish(self, article: Article, derived: Future[Any]) -> None:
+        derived.result()
         self.finished[article.article_id] = article.article_id in self.committed()
 
     def close(self) -> None:
@@ -230,3 +232,85 @@ def test_when_the_worker_process_dies_the_ingest_extracts_the_rest_itself(tmp_pa
     assert where.endswith("a00.txt") and "indexed without positions" in why
     actors = {p.article_id for p in svc.positions.positions("Mark Rutte")}
     assert actors == set(report.added) - {"harbour-story-0"}  # the rest extracted in the ingest's process
+
+
+def _hang_on_story_3(article: Article, nlp: Any) -> Any:
+    """Runs in the worker process: one article stuck where check_time() is never reached."""
+    import time
+
+    from qa_service.positions.extract import extract_article
+
+    if article.title == "Harbour story 3":
+        time.sleep(3600)
+    return extract_article(article, nlp)
+
+
+def _hanging_workers(tmp_path: Path, fake_embedder) -> tuple[Any, list[Any]]:
+    from qa_service.positions import PositionsIndex, load_nlp
+    from qa_service.positions.workers import ExtractionWorkers
+
+    settings = Settings(index_dir=tmp_path / "idx")
+    svc = build_service(settings, embedder=fake_embedder, positions=PositionsIndex(settings, load_nlp()))
+    svc.ingester.workers_min_articles = 3
+    svc.ingester.flush_chunks = 4  # several commits: articles are submitted while a restart happens
+    svc.ingester.article_time_limit_s = 2.0
+    made: list[ExtractionWorkers] = []
+
+    def factory() -> ExtractionWorkers:
+        made.append(ExtractionWorkers(svc.positions, 1, extract=_hang_on_story_3))
+        return made[-1]
+
+    svc.ingester.article_workers = factory
+    return svc, made
+
+
+def _check_story_3_alone_failed(svc: Any, report: Any) -> None:
+    (where, why), = report.failed
+    assert where.endswith("a03.txt") and "took longer than the 2 s allowed per article" in why
+    assert "not indexed" in why
+    assert len(report.added) == 7 and "harbour-story-3" not in svc.store.article_records()
+    chunks = svc.store.all_chunks(include_documents=False)["metadatas"]
+    assert {m["article_id"] for m in chunks} == set(report.added)
+    # Those before it and those queued behind it on the killed worker all have their positions.
+    assert {p.article_id for p in svc.positions.positions("Mark Rutte")} == set(report.added)
+
+
+@pytest.mark.timeout(180)
+def test_a_worker_stuck_past_its_time_limit_is_killed_and_the_rest_go_to_a_fresh_one(tmp_path, fake_embedder):
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    svc, made = _hanging_workers(tmp_path, fake_embedder)
+    report = svc.ingest([_write(tmp_path / "c", 8)])  # returns, though story 3 sleeps for an hour
+    _check_story_3_alone_failed(svc, report)
+    (workers,) = made
+    assert set(workers.seconds) == set(report.added)  # all extracted in a worker, none here
+    assert {p.pid for p in multiprocessing.active_children()} <= before  # the stuck one was killed
+
+
+@pytest.mark.timeout(180)
+def test_when_no_fresh_worker_starts_the_ingest_extracts_the_rest_itself(tmp_path, fake_embedder, monkeypatch):
+    import multiprocessing
+
+    from qa_service.positions.workers import ExtractionWorkers
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    start = ExtractionWorkers._start
+    starts: list[int] = []
+
+    def first_only(self: ExtractionWorkers) -> Any:
+        starts.append(1)
+        if len(starts) > 1:
+            raise OSError("no more processes")
+        return start(self)
+
+    monkeypatch.setattr(ExtractionWorkers, "_start", first_only)
+    svc, made = _hanging_workers(tmp_path, fake_embedder)
+    extracted_here: list[str] = []
+    extract = svc.positions.extract
+    monkeypatch.setattr(svc.positions, "extract", lambda a: extracted_here.append(a.article_id) or extract(a))
+    report = svc.ingest([_write(tmp_path / "c", 8)])
+    _check_story_3_alone_failed(svc, report)
+    assert len(starts) == 2  # the restart was tried
+    assert extracted_here and {f"harbour-story-{i}" for i in (4, 5, 6, 7)} <= set(extracted_here)
+    assert {p.pid for p in multiprocessing.active_children()} <= before
