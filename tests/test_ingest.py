@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLES
@@ -96,6 +97,19 @@ def test_index_refuses_to_mix_embedding_models(tmp_path, fake_embedder, embedder
         build_service(Settings(index_dir=tmp_path / "idx"), embedder=embedder)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may go unreaped where PID 1 does not reap)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
 def test_kill_9_mid_ingest_then_reingest_matches_a_clean_ingest(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -113,10 +127,16 @@ def test_kill_9_mid_ingest_then_reingest_matches_a_clean_ingest(tmp_path, embedd
         if "committed" in line:
             commits += 1
             if commits == 3:
+                children = _children(proc.pid)  # the positions worker and multiprocessing's tracker
                 proc.send_signal(signal.SIGKILL)
                 break
     proc.wait(timeout=30)
     assert commits == 3 and proc.returncode == -signal.SIGKILL
+    assert children, "the bulk ingest parses in a worker process"
+    gone = time.monotonic() + 60  # the worker watches its parent: no orphan left holding a spaCy model
+    while any(_running(pid) for pid in children) and time.monotonic() < gone:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _running(pid)]
 
     service = build_service(Settings(index_dir=tmp_path / "idx"), embedder=embedder)
     report = service.ingest([corpus])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -43,8 +45,23 @@ _EXTRACT: Extract = extract_article
 
 def _start_worker(extract: Extract) -> None:
     global _NLP, _EXTRACT
+    _watch_parent()
     _NLP = load_nlp()
     _EXTRACT = extract
+
+
+def _watch_parent() -> None:
+    """The worker ends when the ingest's process does (kill -9 included): it holds both ends of
+    its job pipe, so it would otherwise wait for jobs forever, a spaCy model's worth of memory."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def _ready() -> None:
