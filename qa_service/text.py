@@ -50,6 +50,7 @@ def plain(text: str) -> str:
     return " " + " ".join(re.sub(r"[^\w.\-]+", " ", text).split()) + " "
 
 
+@lru_cache(maxsize=1 << 16)  # the same names and aliases are keyed for every question that names them
 def name_key(text: str) -> str:
     """Key form of a name: straight apostrophes, no leading article or possessive, single spaces."""
     text = text.replace("’", "'").replace("‘", "'").strip(" ,;:\"“”")

@@ -132,6 +132,10 @@ def test_what_one_replica_writes_another_reads(backend, tmp_path, request, corpu
     layer = StructuredLayer(reader, paragraph=lambda _a, _p: None)
     question = "When did the NATO summit start?"
     assert layer.focus(question) == [] and reader.positions() == []
+    # The reader's in-memory look-ups (name keys, actor forms, an actor's positions) are cached
+    # per generation: asked now, they must not hide what the writer stores next.
+    spokesman = "What did the Kremlin spokesman say?"
+    assert reader.find_actors(spokesman) == [] and reader.best_positions(["Rutte"]) == {"Rutte": None}
     before = reader.version()
 
     seed, entries = next((a, e) for a, e in corpus if "Rutte" in a.text and a.published)
@@ -140,11 +144,14 @@ def test_what_one_replica_writes_another_reads(backend, tmp_path, request, corpu
     focus = layer.focus(question)
     assert [(p, e.date) for _, p, e in focus][:1] == [(f"{seed.article_id}:p2", "2024-12-03")]
     assert reader.positions(actor="Rutte") == writer.positions(actor="Rutte") != []
-    assert reader.find_actors("What did the Kremlin spokesman say?") == ["Dmitry Peskov"]
+    assert reader.find_actors(spokesman) == ["Dmitry Peskov"]
+    best = reader.best_positions(["Rutte"], topic="peace talks")["Rutte"]
+    assert best is not None and best == writer.store.best_position("Rutte", content_words("peace talks"))
 
     middle = writer.version()
     reader.remove_article(seed.article_id)  # any replica may write
     assert writer.version() != middle and writer.positions() == [] and layer.focus(question) == []
+    assert reader.find_actors(spokesman) == [] and reader.best_positions(["Rutte"]) == {"Rutte": None}
     second.dispose()
 
 
@@ -208,3 +215,18 @@ def test_all_actors_read_each_repeated_record_once_and_merge_the_same(tmp_path, 
     assert every == store.actors([a.name for a in every])
     merged = next(a for a in every if a.name == "Mark Rutte")
     assert "Netherlands" in merged.affiliations and merged.role  # pooled from several articles
+
+
+def test_best_positions_in_memory_rank_as_the_sql_query_does(tmp_path, corpus) -> None:
+    """`PositionsIndex.best_positions` ranks each actor's positions in memory (kept per generation);
+    it must pick what `PositionsStore.best_position`'s query picks, ties (oldest, undated first) included."""
+    index = PositionsIndex(Settings(index_dir=tmp_path), nlp=None, engine=open_database(sqlite_url(tmp_path)))
+    fill(index.store, corpus)
+    actors = index.store.actors()
+    names = sorted({a.name for a in actors} | {x for a in actors for x in [*a.aliases, *a.affiliations]})
+    assert len(names) > 20
+    for topic in [None, *QUESTIONS, "membership", "peace talks military aid", "nothing like this"]:
+        words = content_words(topic) if topic else set()
+        got = index.best_positions(names, topic=topic)
+        assert got == {n: index.store.best_position(n, words) for n in names}
+    assert sum(p is not None for p in got.values()) > 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from spacy.language import Language
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["PositionsIndex", "content_words", "question_spans"]
+
+# Positions kept in memory for ranking, over all actors (about 1 KB each): the most-quoted actor of
+# the 100k-chunk bench has ~3,000.
+_POSITIONS_KEPT = 50_000
+_FORMS_KEPT = 100_000  # actor names' kinds and aliases kept for a generation
 
 
 def question_spans(haystack: str, max_words: int) -> list[str]:
@@ -57,6 +63,12 @@ class PositionsIndex:
             import_legacy(settings.index_dir, self.store)
         self.nlp = nlp  # None: read-only use (CLI queries, web routes)
         self._lock = threading.Lock()  # spaCy pipelines are not safe to share across threads
+        self._terms: OrderedDict[tuple[int, str], list[tuple[int, str, frozenset[str]]]] = OrderedDict()
+        self._held = 0  # positions in `_terms`
+        self._keys: tuple[int, frozenset[str], int] | None = None  # (generation, name keys, most words)
+        # (generation, actor name -> (kind, aliases), None: no such actor)
+        self._forms: tuple[int, dict[str, tuple[str, list[str]] | None]] = (-1, {})
+        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------ ingestion hooks
     def needs_update(self, article: Article) -> bool:
@@ -119,9 +131,13 @@ class PositionsIndex:
         positions_for(), which then gathers every actor affiliated with them.
         """
         haystack = " " + re.sub(r"[^a-z0-9.' ]+", " ", normalise(text).lower().replace("'s ", " ")) + " "
-        # Only actors with a key among the question's word spans can match: look those up.
-        names, group_rows = self.store.named_in(question_spans(haystack, self.store.longest_name()))
-        forms = self.store.name_forms(sorted(names | {name for _, name in group_rows}))
+        # Only actors with a key among the question's word spans can match: look up those spans
+        # that are keys. Sending every span (1,100 for a long question, names run to 22 words)
+        # cost 7 ms a question at 100k chunks, mostly in building the query.
+        keys, longest = self._name_keys()
+        spans = [span for span in question_spans(haystack, longest) if span in keys]
+        names, group_rows = self.store.named_in(spans) if spans else (set(), [])
+        forms = self._name_forms(names | {name for _, name in group_rows})
         found: list[tuple[int, int, str]] = []  # (start, end, name) of each match in the question
         # Bodies and countries people are affiliated with (a merged record's kind is its first row's).
         groups: set[str] = {group for group, name in group_rows if forms.get(name, ("",))[0] == "PERSON"}
@@ -163,9 +179,60 @@ class PositionsIndex:
         return out
 
     def best_positions(self, actors: list[str], topic: str | None = None) -> dict[str, Position | None]:
-        """What `positions_for(actors, topic)[actor][0]` is, per actor, without loading the rest."""
-        words = content_words(topic) if topic else set()
-        return {actor: self.store.best_position(actor, words) for actor in actors}
+        """What `positions_for(actors, topic)[actor][0]` is, per actor, without loading the rest:
+        `store.best_position`'s ranking (most shared words, then oldest, then first stored), over
+        each actor's positions kept in memory for the generation. A much-quoted actor has
+        thousands (20-50 ms a question in SQL at 100k chunks) and recurs across questions."""
+        words = frozenset(content_words(topic)) if topic else frozenset()
+        generation = self.version()
+        out: dict[str, Position | None] = {}
+        for actor in actors:
+            held = self._term_positions(generation, actor)
+            best = min(held, key=lambda p: (-len(words & p[2]), p[1], p[0]), default=None)
+            out[actor] = self.store.position(best[0]) if best is not None else None
+        return out
+
+    def _name_forms(self, names: set[str]) -> dict[str, tuple[str, list[str]]]:
+        """`store.name_forms`, remembered for the generation: a long question holds spans naming
+        80 actors, whose kinds and aliases were read and parsed again for every question."""
+        generation = self.version()
+        with self._cache_lock:
+            if self._forms[0] != generation or len(self._forms[1]) > _FORMS_KEPT:
+                self._forms = (generation, {})
+            known = self._forms[1]
+            missing = sorted(n for n in names if n not in known)
+        read = self.store.name_forms(missing) if missing else {}
+        with self._cache_lock:
+            if self._forms[0] == generation:
+                self._forms[1].update(read)
+                self._forms[1].update((n, None) for n in missing if n not in read)
+        return {n: f for n in names if (f := known.get(n) or read.get(n)) is not None}
+
+    def _name_keys(self) -> tuple[frozenset[str], int]:
+        """Every name and affiliation key, and the most words in one, for the current generation."""
+        generation = self.version()
+        with self._cache_lock:
+            if self._keys is not None and self._keys[0] == generation:
+                return self._keys[1], self._keys[2]
+        keys = frozenset(self.store.name_keys())
+        longest = max((len(k.split()) for k in keys), default=0)
+        with self._cache_lock:
+            self._keys = (generation, keys, longest)
+        return keys, longest
+
+    def _term_positions(self, generation: int, actor: str) -> list[tuple[int, str, frozenset[str]]]:
+        key = (generation, actor)
+        with self._cache_lock:
+            if key in self._terms:
+                self._terms.move_to_end(key)
+                return self._terms[key]
+        held = self.store.term_positions(actor)
+        with self._cache_lock:
+            self._terms[key] = held
+            self._held += len(held)
+            while self._held > _POSITIONS_KEPT and len(self._terms) > 1:
+                self._held -= len(self._terms.popitem(last=False)[1])
+        return held
 
     def when(self, question: str, limit: int = 3) -> list[Event]:
         """Events that best match a "when" question: normalised date plus the paragraph saying it.
