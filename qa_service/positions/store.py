@@ -172,9 +172,12 @@ _EVENTS_IN = (select(pos_events.c.data)
               .where(pos_events.c.paragraph_id == bindparam("paragraph_id"), pos_events.c.yearless == 0)
               .order_by(pos_events.c.sort_date, pos_events.c.id))
 _BEST_POSITION = {words: _best_position(words) for words in (False, True)}
-_TERM_POSITIONS = (select(pos_positions.c.id, pos_positions.c.published, pos_position_words.c.word)
-                   .select_from(pos_position_terms.join(pos_positions, pos_positions.c.id == pos_position_terms.c.pos)
-                                .outerjoin(pos_position_words, pos_position_words.c.pos == pos_positions.c.id))
+# One row per position, its words joined: a much-quoted actor has thousands of positions and
+# tens of thousands of words, and rows cost more to fetch than strings to split.
+_TERM_POSITIONS = (select(pos_positions.c.id, pos_positions.c.published,
+                          select(func.aggregate_strings(pos_position_words.c.word, " "))
+                          .where(pos_position_words.c.pos == pos_positions.c.id).scalar_subquery())
+                   .select_from(pos_position_terms.join(pos_positions, pos_positions.c.id == pos_position_terms.c.pos))
                    .where(pos_position_terms.c.term == bindparam("term")))
 _POSITION = select(pos_positions.c.data).where(pos_positions.c.id == bindparam("id"))
 _BEST_EVENTS = {(words, terms): _best_events(words, terms) for words in (False, True) for terms in (False, True)
@@ -548,13 +551,11 @@ class PositionsStore:
     def term_positions(self, actor: str) -> list[tuple[int, str, frozenset[str]]]:
         """Every position of the actor's term as (id, published or "", its topic and stance words):
         what `best_position` ranks by, for ranking in memory."""
-        words: dict[int, tuple[str, set[str]]] = {}
         with self.engine.connect() as conn:
-            for pos_id, published, word in conn.execute(_TERM_POSITIONS, {"term": normalise(actor).lower()}):
-                held = words.setdefault(pos_id, (published, set()))[1]
-                if word is not None:
-                    held.add(sys.intern(word))  # the same few words across thousands of positions
-        return [(pos_id, published, frozenset(held)) for pos_id, (published, held) in words.items()]
+            rows = conn.execute(_TERM_POSITIONS, {"term": normalise(actor).lower()}).all()
+        # Interned: the same few words across thousands of positions.
+        return [(pos_id, published, frozenset(map(sys.intern, (words or "").split())))
+                for pos_id, published, words in rows]
 
     def position(self, pos_id: int) -> Position | None:
         with self.engine.connect() as conn:
