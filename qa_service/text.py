@@ -50,9 +50,19 @@ def plain(text: str) -> str:
     return " " + " ".join(re.sub(r"[^\w.\-]+", " ", text).split()) + " "
 
 
-@lru_cache(maxsize=1 << 16)  # the same names and aliases are keyed for every question that names them
 def name_key(text: str) -> str:
     """Key form of a name: straight apostrophes, no leading article or possessive, single spaces."""
+    # The same names and aliases are keyed for every question that names them; a whole question
+    # passed in is not kept (a server sees endless distinct ones).
+    return _name_key(text) if len(text) <= 80 else _key_form(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_key(text: str) -> str:
+    return _key_form(text)
+
+
+def _key_form(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").strip(" ,;:\"“”")
     if not re.search(r"(?:\b[A-Za-z]\.)+$", text):  # keep the final dot of "U.S."
         text = text.rstrip(". ")

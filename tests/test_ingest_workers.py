@@ -245,19 +245,20 @@ def _hang_on_story_3(article: Article, nlp: Any) -> Any:
     return extract_article(article, nlp)
 
 
-def _hanging_workers(tmp_path: Path, fake_embedder) -> tuple[Any, list[Any]]:
+def _hanging_workers(tmp_path: Path, fake_embedder, processes: int = 1,
+                     flush_chunks: int = 4) -> tuple[Any, list[Any]]:
     from qa_service.positions import PositionsIndex, load_nlp
     from qa_service.positions.workers import ExtractionWorkers
 
     settings = Settings(index_dir=tmp_path / "idx")
     svc = build_service(settings, embedder=fake_embedder, positions=PositionsIndex(settings, load_nlp()))
     svc.ingester.workers_min_articles = 3
-    svc.ingester.flush_chunks = 4  # several commits: articles are submitted while a restart happens
+    svc.ingester.flush_chunks = flush_chunks  # 4: several commits, articles are submitted while a restart happens
     svc.ingester.article_time_limit_s = 2.0
     made: list[ExtractionWorkers] = []
 
     def factory() -> ExtractionWorkers:
-        made.append(ExtractionWorkers(svc.positions, 1, extract=_hang_on_story_3))
+        made.append(ExtractionWorkers(svc.positions, processes, extract=_hang_on_story_3))
         return made[-1]
 
     svc.ingester.article_workers = factory
@@ -276,11 +277,15 @@ def _check_story_3_alone_failed(svc: Any, report: Any) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_a_worker_stuck_past_its_time_limit_is_killed_and_the_rest_go_to_a_fresh_one(tmp_path, fake_embedder):
+# Two processes and one commit: all are submitted at once and the others finish beside the stuck one,
+# so the restart has none to resend and no fresh pool is running when they are stored.
+@pytest.mark.parametrize(("processes", "flush_chunks"), [(1, 4), (2, 10_000)])
+def test_a_worker_stuck_past_its_time_limit_is_killed_and_the_rest_go_to_a_fresh_one(tmp_path, fake_embedder,
+                                                                                      processes, flush_chunks):
     import multiprocessing
 
     before = {p.pid for p in multiprocessing.active_children()}
-    svc, made = _hanging_workers(tmp_path, fake_embedder)
+    svc, made = _hanging_workers(tmp_path, fake_embedder, processes, flush_chunks)
     report = svc.ingest([_write(tmp_path / "c", 8)])  # returns, though story 3 sleeps for an hour
     _check_story_3_alone_failed(svc, report)
     (workers,) = made

@@ -353,3 +353,15 @@ def test_pages_and_the_generation(index, seed) -> None:
     assert index.find_actors("What is Rutte's position?") == [] and index.store.longest_name() == 0
     index.update_article(seed)
     assert index.find_actors("What did the Kremlin spokesman say?") == ["Dmitry Peskov"]
+
+
+def test_name_keys_are_cached_for_names_not_for_whole_questions() -> None:
+    """find_actors keys the whole question too; a server sees endless distinct ones, names recur."""
+    from qa_service.text import _name_key, name_key
+
+    question = "What did the Kremlin spokesman say about NATO's new Secretary General and the talks in Istanbul?"
+    before = _name_key.cache_info().currsize
+    assert name_key(question).startswith("What did the Kremlin spokesman")
+    assert _name_key.cache_info().currsize == before
+    assert name_key("the Zorblatt Institute's") == "Zorblatt Institute"  # a name never seen in this process
+    assert _name_key.cache_info().currsize == before + 1

@@ -230,3 +230,25 @@ def test_best_positions_in_memory_rank_as_the_sql_query_does(tmp_path, corpus) -
         got = index.best_positions(names, topic=topic)
         assert got == {n: index.store.best_position(n, words) for n in names}
     assert sum(p is not None for p in got.values()) > 10
+
+
+def test_positions_read_by_two_threads_at_once_are_counted_once(tmp_path, corpus, monkeypatch) -> None:
+    """Both threads miss the cache and read; the entry kept is counted once, or the bound on positions
+    held would drift up until every read evicted all the rest."""
+    index = PositionsIndex(Settings(index_dir=tmp_path), nlp=None, engine=open_database(sqlite_url(tmp_path)))
+    fill(index.store, corpus)
+    both_missed = threading.Barrier(2, timeout=30)
+    read = index.store.term_positions
+
+    def slow_read(actor: str) -> list[tuple[int, str, frozenset[str]]]:
+        both_missed.wait()
+        return read(actor)
+
+    monkeypatch.setattr(index.store, "term_positions", slow_read)
+    threads = [threading.Thread(target=index.best_positions, args=(["Rutte"],)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (held,) = index._terms.values()
+    assert held and index._held == len(held)

@@ -228,6 +228,8 @@ class PositionsIndex:
                 return self._terms[key]
         held = self.store.term_positions(actor)
         with self._cache_lock:
+            if key in self._terms:  # another thread read it meanwhile: count it once
+                return self._terms[key]
             self._terms[key] = held
             self._held += len(held)
             while self._held > _POSITIONS_KEPT and len(self._terms) > 1:

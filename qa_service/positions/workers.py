@@ -169,15 +169,15 @@ class ExtractionWorkers:
             with time_limit(job.limit_s):
                 entries = self.index.extract(job.article)
             return entries, time.perf_counter() - started
-        if job.limit_s is None:
+        if job.limit_s is None or job.future.done():  # (done: also one a killed pool had finished)
             return job.future.result()
         # The deadline counts from when the worker could have started the article at the latest:
         # the pool is FIFO and results are waited for in submit order, so once the result before
         # this one came back (or the pool's pipeline loaded) a worker is free for it. A deadline
         # from submit time would count the turn it waited in the queue.
         if self._since is None:
-            assert self._ready is not None, "sent before the pool's first article"
-            self._ready.exception()  # the pool's start (spaCy's load) is no article's time
+            if self._ready is not None and not self._ready.cancelled():
+                self._ready.exception()  # the pool's start (spaCy's load) is no article's time
             self._since = time.monotonic()
         deadline = max(job.submitted, self._since) + job.limit_s + HARD_GRACE_S
         done, _ = wait([job.future], timeout=max(0.0, deadline - time.monotonic()))
