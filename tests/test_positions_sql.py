@@ -70,6 +70,11 @@ def fill(store: PositionsStore, corpus: list[tuple[Article, ArticleEntries]]) ->
     store.replace_article(*corpus[2], extractor="y")
 
 
+def _longest(store: PositionsStore) -> int:
+    """Most words in a name or affiliation key: what PositionsIndex bounds a question's spans by."""
+    return max((len(k.split()) for k in store.name_keys()), default=0)
+
+
 def snapshot(store: PositionsStore) -> dict[str, object]:
     """What every read answers, over names, topics and questions taken from the stored entries."""
     actors = store.actors()
@@ -86,14 +91,14 @@ def snapshot(store: PositionsStore) -> dict[str, object]:
         "timeline": [store.timeline(), events, store.timeline(include_yearless=True, limit=2, offset=1)],
         "timeline_by": [store.timeline(actor=n) for n in names] + [store.timeline(topic=t) for t in topics],
         "events_in": [store.events_in(e.paragraph_id) for e in events],
-        "stance_counts": store.stance_counts(), "longest": store.longest_name(),
+        "stance_counts": store.stance_counts(), "keys": sorted(store.name_keys()),
         "forms": store.name_forms([a.name for a in actors]),
         "entries": [store.entries(aid) for aid in sorted(store.article_hashes())],
     }
     for q in QUESTIONS:
         words = content_words(q)
         haystack = " " + q.lower() + " "
-        named, groups = store.named_in(question_spans(haystack, store.longest_name()))
+        named, groups = store.named_in(question_spans(haystack, _longest(store)))
         out[q] = (named, sorted(groups), store.best_events(words, names[:3], 3), store.best_events(words, [], 5),
                   [store.best_position(n, words) for n in names], store.best_position("Rutte", set()))
     return out
@@ -109,7 +114,7 @@ def test_sqlite_and_postgresql_give_the_same_results(tmp_path, postgres_url, cor
     assert got == snapshot(pg)
     # ... and they are results, not agreeing emptiness.
     assert got["positions"] and len(got["timeline"][1]) > len(got["timeline"][0]) > 0  # type: ignore[index]
-    assert got["stance_counts"][2] and got["longest"] > 1  # type: ignore[index,operator]
+    assert got["stance_counts"][2] and _longest(pg) > 1  # type: ignore[index]
     assert any(got[q][2] for q in QUESTIONS) and any(got[q][0] for q in QUESTIONS)  # type: ignore[index]
     # Stored in the order given: an article's entries come back as extracted.
     article, entries = corpus[3]
@@ -181,8 +186,8 @@ def test_replicas_writing_at_once_on_postgresql(tmp_path, postgres_url, corpus) 
     pg = stores[1]
     assert pg.generation() == 3 * len(corpus)
     assert pg.article_hashes() == lite.article_hashes() and pg.stance_counts() == lite.stance_counts()
-    assert pg.longest_name() == lite.longest_name()
-    spans = question_spans(" " + " ".join(QUESTIONS).lower() + " ", lite.longest_name())
+    assert pg.name_keys() == lite.name_keys()
+    spans = question_spans(" " + " ".join(QUESTIONS).lower() + " ", _longest(lite))
     assert pg.named_in(spans)[0] == lite.named_in(spans)[0]
     assert sorted(pg.named_in(spans)[1]) == sorted(lite.named_in(spans)[1])
     for aid in lite.article_hashes():
@@ -191,12 +196,12 @@ def test_replicas_writing_at_once_on_postgresql(tmp_path, postgres_url, corpus) 
 
 
 def test_names_are_found_when_no_actor_has_an_affiliation(tmp_path, corpus) -> None:
-    """longest_name bounds the spans looked up: no affiliation row anywhere must not make it 0."""
+    """The longest key bounds the spans looked up: no affiliation row anywhere must not make it 0."""
     index = PositionsIndex(Settings(index_dir=tmp_path), nlp=None)
     article = corpus[0][0]
     rutte = ActorRecord(name="Mark Rutte", kind="PERSON", aliases=["Rutte"])
     index.store.replace_article(article, ArticleEntries(article_id=article.article_id, actors=[rutte]))
-    assert index.store.longest_name() == 2
+    assert index._name_keys(index.version())[1] == 2
     assert index.find_actors("What did Rutte say?") == ["Mark Rutte"]
 
 

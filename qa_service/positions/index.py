@@ -134,10 +134,11 @@ class PositionsIndex:
         # Only actors with a key among the question's word spans can match: look up those spans
         # that are keys. Sending every span (1,100 for a long question, names run to 22 words)
         # cost 7 ms a question at 100k chunks, mostly in building the query.
-        keys, longest = self._name_keys()
+        generation = self.version()  # read once: both caches below belong to the same generation
+        keys, longest = self._name_keys(generation)
         spans = [span for span in question_spans(haystack, longest) if span in keys]
         names, group_rows = self.store.named_in(spans) if spans else (set(), [])
-        forms = self._name_forms(names | {name for _, name in group_rows})
+        forms = self._name_forms(generation, names | {name for _, name in group_rows})
         found: list[tuple[int, int, str]] = []  # (start, end, name) of each match in the question
         # Bodies and countries people are affiliated with (a merged record's kind is its first row's).
         groups: set[str] = {group for group, name in group_rows if forms.get(name, ("",))[0] == "PERSON"}
@@ -192,10 +193,9 @@ class PositionsIndex:
             out[actor] = self.store.position(best[0]) if best is not None else None
         return out
 
-    def _name_forms(self, names: set[str]) -> dict[str, tuple[str, list[str]]]:
+    def _name_forms(self, generation: int, names: set[str]) -> dict[str, tuple[str, list[str]]]:
         """`store.name_forms`, remembered for the generation: a long question holds spans naming
         80 actors, whose kinds and aliases were read and parsed again for every question."""
-        generation = self.version()
         with self._cache_lock:
             if self._forms[0] != generation or len(self._forms[1]) > _FORMS_KEPT:
                 self._forms = (generation, {})
@@ -208,9 +208,9 @@ class PositionsIndex:
                 self._forms[1].update((n, None) for n in missing if n not in read)
         return {n: f for n in names if (f := known.get(n) or read.get(n)) is not None}
 
-    def _name_keys(self) -> tuple[frozenset[str], int]:
-        """Every name and affiliation key, and the most words in one, for the current generation."""
-        generation = self.version()
+    def _name_keys(self, generation: int) -> tuple[frozenset[str], int]:
+        """Every name and affiliation key, and the most words in one (bounds the question spans
+        looked up), for the generation."""
         with self._cache_lock:
             if self._keys is not None and self._keys[0] == generation:
                 return self._keys[1], self._keys[2]

@@ -160,7 +160,6 @@ def _best_position(words: bool) -> Any:
 # What a question's look-ups run, built once: building and keying a statement costs more than
 # running it on the indexed tables.
 _GENERATION = select(pos_meta.c.value).where(pos_meta.c.key == "generation")
-_MAX_WORDS = [select(func.max(t.c.words)) for t in (pos_name_keys, pos_group_keys)]
 _NAMES_IN = select(pos_name_keys.c.name).distinct().where(pos_name_keys.c.key.in_(_in("keys")))
 _GROUPS_IN = (select(pos_group_keys.c.affiliation, pos_group_keys.c.name).distinct()
               .where(pos_group_keys.c.key.in_(_in("keys"))))
@@ -480,12 +479,6 @@ class PositionsStore:
         """Per actor name: the merged record's kind and aliases (what `actors(names)` holds), read in SQL."""
         with self.engine.connect() as conn:
             return self._forms(conn, list(names))
-
-    def longest_name(self) -> int:
-        """Most words in any name key or affiliation (bounds the question spans looked up)."""
-        with self.engine.connect() as conn:
-            found = [conn.execute(query).scalar() for query in _MAX_WORDS]
-        return max((int(n) for n in found if n is not None), default=0)
 
     def name_keys(self) -> set[str]:
         """Every key that names an actor or an affiliation (22k at 100k chunks, read in 30 ms)."""

@@ -143,16 +143,19 @@ class ExtractionWorkers:
         """Extraction in this process, under the article's time limit (over it, the caller's
         TimeLimitExceeded); any other failure goes into the future, as a worker's would."""
         done: Future[Any] = Future()
-        started = time.perf_counter()
         try:
-            entries = self.index.extract(article)
+            done.set_result(self._timed(article))
         except TimeLimitExceeded:
             raise
         except Exception as exc:
             done.set_exception(exc)
-        else:
-            done.set_result((entries, time.perf_counter() - started))
         return done
+
+    def _timed(self, article: Article) -> tuple[ArticleEntries, float]:
+        """The article's entries extracted in this process, and the seconds it took (a worker's result)."""
+        started = time.perf_counter()
+        entries = self.index.extract(article)
+        return entries, time.perf_counter() - started
 
     def finish(self, article: Article, derived: Future[Any]) -> None:
         """Waits for the article's extraction (`derived`, from `submit`) and stores its entries;
@@ -165,10 +168,8 @@ class ExtractionWorkers:
 
     def _wait(self, job: _Job) -> tuple[ArticleEntries, float]:
         if job.future is None:  # its pool was killed and no fresh one started: here, under its limit
-            started = time.perf_counter()
             with time_limit(job.limit_s):
-                entries = self.index.extract(job.article)
-            return entries, time.perf_counter() - started
+                return self._timed(job.article)
         if job.limit_s is None or job.future.done():  # (done: also one a killed pool had finished)
             return job.future.result()
         # The deadline counts from when the worker could have started the article at the latest:
