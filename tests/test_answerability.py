@@ -355,3 +355,39 @@ def test_word_vectors_batch_as_one_at_a_time_and_stay_bounded(embedder) -> None:
         want = one.vector(word)
         assert (got is None) == (want is None) and (got is None or (got == pytest.approx(want, abs=1e-6)))
     assert len(bounded._vectors) <= 6
+
+
+def test_a_small_directory_follows_its_records_at_once() -> None:
+    """Rebuilt on the question's thread while building is cheap: an answer sees a new actor at once."""
+    held = [1, RECORDS[:1]]  # version, records
+    found = ActorDirectory(lambda: held[1], lambda: held[0])  # type: ignore[arg-type,return-value]
+    assert [m.name for m in found.mentions("What did Peskov say?")] == []
+    held[:] = [2, RECORDS]
+    assert [m.name for m in found.mentions("What did Peskov say?")] == ["Dmitry Peskov"]
+
+
+def test_a_slow_rebuild_runs_beside_the_questions(monkeypatch) -> None:
+    """At 100k chunks a rebuild takes about a second and, during an ingest, the records change with
+    every article: questions keep the directory before until a background rebuild is done."""
+    import threading
+
+    monkeypatch.setattr(ActorDirectory, "_SYNC_S", -1.0, raising=False)  # every build counts as slow
+    monkeypatch.setattr(ActorDirectory, "_GAP", 0.0, raising=False)
+    release = threading.Event()
+    held = [1, RECORDS[:1]]  # version, records
+
+    def records() -> list[ActorRecord]:
+        if held[0] == 2:
+            assert release.wait(10), "the question waited for the rebuild"
+        return held[1]  # type: ignore[return-value]
+
+    found = ActorDirectory(records, lambda: held[0])
+    assert [m.name for m in found.mentions("What did Peskov say?")] == []  # the first build: here
+    held[:] = [2, RECORDS]
+    # The rebuild is held until released: a question waiting for it would block here, not answer.
+    assert [m.name for m in found.mentions("What did Peskov say?")] == []
+    assert [m.name for m in found.mentions("What did Peskov say?")] == []  # still one rebuild running
+    (builder,) = [t for t in threading.enumerate() if t.name == "actor-directory"]
+    release.set()
+    builder.join(60)
+    assert [m.name for m in found.mentions("What did Peskov say?")] == ["Dmitry Peskov"]
