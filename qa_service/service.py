@@ -33,7 +33,7 @@ from qa_service.jobs import IngestJobs
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Answer, Article, RetrievedParagraph
 from qa_service.pipeline import Final, Pipeline, PipelineParts, PipelineState, StreamEvent
-from qa_service.retrieval import HybridRetriever, retrieved_paragraph
+from qa_service.retrieval import HybridRetriever
 from qa_service.service_types import IngestReport, SearchFilters
 from qa_service.store import ArticleRecord, ChromaStore, make_client
 
@@ -351,7 +351,7 @@ def build_parts(settings: Settings, store: ChromaStore, retriever: HybridRetriev
     if positions is not None and settings.use_positions:
         from qa_service.structured import StructuredLayer
 
-        layer = StructuredLayer(positions, partial(_paragraph, store))
+        layer = StructuredLayer(positions, retriever.paragraph)
     extractive = ExtractiveGenerator(judge)
     generator: Any
     condense_prompt = None
@@ -392,17 +392,6 @@ def _retrieve(retriever: HybridRetriever, layer: Any | None, k: int, question: s
     if layer is not None and not filters:
         hits = layer.boost(question, hits, k)
     return hits
-
-
-def _paragraph(store: ChromaStore, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
-    try:
-        article = store.get_article(article_id)
-    except QAError:
-        return None
-    para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None)
-    if para is None:
-        return None
-    return retrieved_paragraph(article, para, score=0.0)
 
 
 def _condense(chat_model: Any | None, prompt: Any | None, question: str, history: list[dict[str, str]]) -> str:

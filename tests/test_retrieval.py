@@ -125,3 +125,29 @@ def test_snapshot_row_filters_match_the_metadata() -> None:
     assert snap.rows_where(date_to=20240131).tolist() == [True, False, False, False]
     assert snap.rows_where(source="Reuters", date_from=20240201, date_to=20240220).tolist() == [False, False, True,
                                                                                                  False]
+
+
+def test_articles_of_a_search_are_read_in_one_call_and_only_at_their_version(sample_service, monkeypatch):
+    """The hits' articles not cached are read together (at 100k chunks, six reads of 1.2 ms a
+    question); an article replaced since the snapshot is left out, as a deleted one is."""
+    from qa_service.retrieval import HybridRetriever
+
+    svc = sample_service
+    retriever = HybridRetriever(store=svc.store, lexical=svc.retriever.lexical, embedder=svc.embedder)
+    reads: list[list[str]] = []
+    get_articles = svc.store.get_articles
+    monkeypatch.setattr(svc.store, "get_articles", lambda ids: reads.append(list(ids)) or get_articles(ids))
+    hits = retriever.search("What did the ministers say about prices and the strike?", k=8)
+    ids = sorted({h.article_id for h in hits})
+    assert len(ids) > 1 and reads == [ids]  # one read for every article of the hits
+    table = svc.retriever.lexical.refresh()
+    first, second = ids[:2]
+    found = retriever.articles({first: table.article_hash[first], second: "an older version", "gone": "x"})
+    assert list(found) == [first] and found[first].article_id == first
+    assert reads[1:] == [[second, "gone"]]  # the cached one is not read again
+    # The positions layer's paragraphs come from the last search's snapshot and the same cache.
+    para = found[first].paragraphs[0]
+    got = retriever.paragraph(first, para.paragraph_id)
+    assert got is not None and got.text == para.text and got.article_id == first
+    assert retriever.paragraph(first, f"{first}:p999") is None and retriever.paragraph("gone", "gone:p1") is None
+    assert len(reads) == 2
