@@ -41,5 +41,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
 
 # Ingest the bundled sample articles when the index is empty, then serve.
+# Run with `docker run --init` (compose: `init: true`): an init as PID 1 reaps worker
+# processes orphaned by a killed ingest, which Python as PID 1 would leave as zombies.
 # Set QA_API_KEY to require a key (and to allow uploads/deletes over the API).
 CMD ["sh", "-c", "qa init-samples && exec qa serve --host 0.0.0.0 --port 8000"]

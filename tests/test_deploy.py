@@ -38,6 +38,7 @@ def test_every_setting_the_compose_file_sets_is_read_by_the_service() -> None:
         assert env["QA_CHROMA_URL"] == "http://chroma:8000"
         # The replicas keep no state of their own: index_dir (caches only) is scratch space.
         assert any(t.startswith("/app/index") for t in service.get("tmpfs", []))
+        assert service.get("init") is True, f"{name}: an init as PID 1 reaps orphaned worker processes"
 
 
 def test_the_proxy_balances_exactly_the_replicas() -> None:
