@@ -319,3 +319,34 @@ def test_when_no_fresh_worker_starts_the_ingest_extracts_the_rest_itself(tmp_pat
     assert len(starts) == 2  # the restart was tried
     assert extracted_here and {f"harbour-story-{i}" for i in (4, 5, 6, 7)} <= set(extracted_here)
     assert {p.pid for p in multiprocessing.active_children()} <= before
+
+
+def _hang_at_start(extract: Any) -> None:
+    """A pool initializer that never finishes, as a worker stuck loading its pipeline would."""
+    import time
+
+    time.sleep(3600)
+
+
+@pytest.mark.timeout(180)
+def test_a_worker_that_never_finishes_starting_is_given_up_on(tmp_path, fake_embedder, monkeypatch):
+    """The wait for the pool's start (spaCy's load) is bounded: past it the pool is killed and the
+    ingest extracts every article itself, each with its positions."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from qa_service.positions import workers
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    monkeypatch.setattr(workers, "POOL_START_LIMIT_S", 3.0, raising=False)
+    monkeypatch.setattr(workers.ExtractionWorkers, "_start", lambda self: ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=_hang_at_start, initargs=(None,)))
+    svc, made = _hanging_workers(tmp_path, fake_embedder)
+    extracted_here: list[str] = []
+    extract = svc.positions.extract
+    monkeypatch.setattr(svc.positions, "extract", lambda a: extracted_here.append(a.article_id) or extract(a))
+    report = svc.ingest([_write(tmp_path / "c", 3)])  # (story 3, the one that hangs, is not among them)
+    assert len(report.added) == 3 and not report.failed and len(made) == 1  # the ingest used workers
+    assert sorted(extracted_here) == sorted(report.added)  # every one here, none in a worker
+    assert {p.article_id for p in svc.positions.positions("Mark Rutte")} == set(report.added)
+    assert {p.pid for p in multiprocessing.active_children()} <= before  # the stuck pool was killed

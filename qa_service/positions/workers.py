@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,9 @@ Extract = Callable[[Article, "Language"], ArticleEntries]
 # The parent's hard timeout: an article's limit plus this. The worker stops itself at the limit
 # between steps; past the grace it is stuck in one call (a parse, a regex) or deadlocked.
 HARD_GRACE_S = 5.0
+# A pool's start (spawning, importing, loading spaCy: 5-20 s here) waited for at most this long;
+# past it the ingest gives up on worker processes and extracts the rest itself.
+POOL_START_LIMIT_S = 300.0
 
 _NLP: Language | None = None  # the worker process's own pipeline, loaded once when it starts
 _EXTRACT: Extract = extract_article
@@ -178,7 +182,14 @@ class ExtractionWorkers:
         # from submit time would count the turn it waited in the queue.
         if self._since is None:
             if self._ready is not None and not self._ready.cancelled():
-                self._ready.exception()  # the pool's start (spaCy's load) is no article's time
+                try:  # the pool's start (spaCy's load) is no article's time, but it has its own bound
+                    self._ready.exception(timeout=POOL_START_LIMIT_S)
+                except FutureTimeout:
+                    log.error("the positions worker did not start within %.0f s; the ingest extracts the "
+                              "rest itself", POOL_START_LIMIT_S)
+                    self._abandon()
+                    job.future = None
+                    return self._wait(job)
             self._since = time.monotonic()
         deadline = max(job.submitted, self._since) + job.limit_s + HARD_GRACE_S
         done, _ = wait([job.future], timeout=max(0.0, deadline - time.monotonic()))
@@ -210,6 +221,15 @@ class ExtractionWorkers:
                 self._broken = True
                 for job in lost:
                     job.future = None
+
+    def _abandon(self) -> None:
+        """No more worker processes: kills the pool; `submit` and `finish` extract here from now on."""
+        with self._lock:
+            _kill(self._pool)
+            self._broken = True
+            self._ready = self._since = None
+            for job in self._jobs.values():
+                job.future = None
 
     def close(self) -> None:
         with self._lock:
