@@ -15,7 +15,7 @@ from typing import Any
 
 from qa_service.models import Citation, RetrievedParagraph
 from qa_service.safety import overlaps_flagged
-from qa_service.text import STOP_WORDS, locate, normalize, sentence_spans
+from qa_service.text import REPORTED, STOP_WORDS, human_date, locate, normalize, sentence_spans
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
@@ -119,6 +119,9 @@ def _find_unquoted(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | 
 def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) -> bool:
     """Do the claim's words outside its quote appear in some retrieved paragraph's sentence?"""
     rest = claim.text.replace(claim.quote or "", " ")
+    if 1 <= claim.source <= len(sources) and (published := sources[claim.source - 1].published):
+        # A dated answer's "Reported <day>:" is the cited article's own publication date.
+        rest = rest.replace(f"{REPORTED} {human_date(published[:10])}:", " ")
     rest = re.sub(r"[\"“”]", " ", rest)
     words = _content(rest)
     if len(words) <= 2:  # "X said" / "according to" framing

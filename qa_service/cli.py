@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from qa_service.config import Settings
@@ -151,6 +152,8 @@ def chat(generator: Annotated[str | None, typer.Option()] = None) -> None:
             err.print(f"[red]error:[/red] {exc}")
             continue
         cid = answer.conversation_id
+        if answer.standalone_question.strip() != question.strip():  # how the follow-up was understood
+            console.print(f"[dim](understood as: {escape(answer.standalone_question)})[/dim]")
         print_answer(answer)
 
 

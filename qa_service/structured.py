@@ -16,11 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from qa_service.answerability.focus import split_when
 from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft
-from qa_service.generators.extractive import ExtractiveGenerator, classify
+from qa_service.generators.extractive import ExtractiveGenerator, classify, dated
 from qa_service.models import RetrievedParagraph
-from qa_service.text import MONTH_NAMES
+from qa_service.text import human_date
 
 # A question compares actors only when it says so; "What did Peskov say about NATO?" names
 # NATO as a topic, not as a second actor.
@@ -30,18 +31,6 @@ _COMPARISON = re.compile(r"\b(differ\w*|compar\w*|agree\w*|disagree\w*|contrast\
 
 def is_comparison(question: str) -> bool:
     return bool(_COMPARISON.search(question))
-
-
-
-
-def human_date(iso: str, precision: str) -> str:
-    parts = iso.split("-")
-    if precision == "year" or len(parts) == 1:
-        return parts[0]
-    month = MONTH_NAMES[int(parts[1]) - 1]
-    if precision == "month" or len(parts) == 2:
-        return f"{month} {parts[0]}"
-    return f"{month} {int(parts[2])}, {parts[0]}"
 
 
 class StructuredLayer:
@@ -119,7 +108,8 @@ class StructuredGenerator:
         claims = [Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
                   for actor, pid, entry in focus if pid in index] if len(focus) >= 2 and is_comparison(question) else []
         if len(claims) >= 2:
-            return Draft(claims=claims)
+            draft = Draft(claims=claims)
+            return dated(draft, sources) if split_when(question)[1] else draft
         return self.base.draft(question, sources, judgement)
 
     def _dated(self, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:

@@ -30,6 +30,21 @@ MONTH_PATTERN = "(?:" + "|".join(MONTH_NAMES) + ")"
 # A month as news writes it, full or abbreviated ("Sept.", "Dec"), one capture group.
 MONTH_OR_ABBREVIATION = "(" + "|".join([*MONTH_NAMES, *(m[:3] for m in MONTH_NAMES if m != "May"), "Sept"]) + r")\.?"
 
+
+REPORTED = "Reported"  # opens a dated answer's claim: "Reported December 4, 2024: <quote>"
+
+
+def human_date(iso: str, precision: str = "day") -> str:
+    """An ISO date (or its year or year-month) as readers write it: "December 3, 2024"."""
+    parts = iso.split("-")
+    if precision == "year" or len(parts) == 1:
+        return parts[0]
+    month = MONTH_NAMES[int(parts[1]) - 1]
+    if precision == "month" or len(parts) == 2:
+        return f"{month} {parts[0]}"
+    return f"{month} {int(parts[2])}, {parts[0]}"
+
+
 # Lemmas of verbs that attribute a stance to their subject.
 STANCE_VERBS: frozenset[str] = frozenset(
     """say state argue warn demand reject welcome dismiss call stress emphasize emphasise acknowledge

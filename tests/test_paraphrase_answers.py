@@ -70,3 +70,24 @@ def test_seed_paraphrase_dev_meets_the_issue_targets(seed_service) -> None:
     assert len(right) >= 23, f"missed: {missed}"
     assert len(wrongly_answered) <= 1, f"answered: {wrongly_answered}"
     assert n_answerable == 28
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What did Rutte say about peace talks, and when?", "Rutte dismissed the value of abstract peace talks"),
+    ("What did the Kremlin say about Ukraine joining NATO and when?", "Peskov dismissed Ukraine’s NATO aspirations"),
+    ("How did Peskov react to Ukraine's NATO aspirations, and when did he say it?", "Peskov dismissed"),
+])
+def test_what_did_x_say_and_when_is_answered_with_the_statement_and_its_date(sample_service, question,
+                                                                            expected) -> None:
+    """The service's headline question. The statement answers it; "and when" asks for its date,
+    which is the reporting article's, not a date the statement mentions."""
+    answer = sample_service.ask(question, history=[])
+    assert not answer.abstained and expected in answer.answer, answer.answer
+    assert answer.answer.startswith("Reported December 4, 2024: ")
+    cited = answer.citations[0]
+    assert cited.published == "2024-12-04" and cited.paragraph_text[cited.start:cited.end] == cited.quote
+
+
+def test_and_when_does_not_make_an_unanswerable_question_answerable(sample_service) -> None:
+    answer = sample_service.ask("What did Kaja Kallas say about new EU sanctions on Russian oil, and when?", history=[])
+    assert answer.abstained, answer.answer

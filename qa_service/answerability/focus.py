@@ -54,9 +54,23 @@ _DETERMINER = re.compile(r"\b(?:(which|what)|whose|the|a|an|this|these|those|its
                          r"\w+['’]s)\s+$")
 
 
+# "What did Rutte say about peace talks, and when?": a question with the time asked on top. Its
+# answer is what the main question asks (a statement), dated; no sentence need state a date.
+_AND_WHEN = re.compile(r"(?:,\s*|\s+)and\s+when\b[^?.!]{0,80}[?.!]?\s*$", re.IGNORECASE)
+
+
+def split_when(question: str) -> tuple[str, bool]:
+    """The question without a trailing "and when ...?" and whether it had one."""
+    m = _AND_WHEN.search(question[:2000])
+    if m is None or not question[: m.start()].strip():
+        return question, False
+    return question[: m.start()].rstrip(" ,;:") + "?", True
+
+
 def answer_type(question: str) -> str:
-    # Without the framing, and without what it leaves at the start (", who won ...?").
-    q = _FRAMING.sub(" ", question.lower().strip()).strip(" ,;:-\t\n")
+    # Without a trailing "and when?", without the framing, and without what it leaves at the start
+    # (", who won ...?").
+    q = _FRAMING.sub(" ", split_when(question)[0].lower().strip()).strip(" ,;:-\t\n")
     for name, rx in _TYPES:
         if any(name != "stance" or not _verb_as_noun(q, m) for m in rx.finditer(q)):
             return name
@@ -90,6 +104,7 @@ class QuestionFocus:
     question: str
     answer_type: str
     terms: list[FocusTerm] = field(default_factory=list)
+    also_when: bool = False  # "..., and when?": the answer is dated (see split_when)
 
     @property
     def total_weight(self) -> float:
@@ -99,7 +114,7 @@ class QuestionFocus:
 def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDirectory | None) -> QuestionFocus:
     """Answer type plus focus terms; words inside an actor mention become one actor term."""
     question = question[:2000]  # bounded work on any input
-    focus = QuestionFocus(question=question, answer_type=answer_type(question))
+    focus = QuestionFocus(question=question, answer_type=answer_type(question), also_when=split_when(question)[1])
     mentions = actors.mentions(question) if actors is not None else []
     taken: list[tuple[int, int]] = []
     for m in mentions:

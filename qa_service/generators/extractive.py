@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 
+from qa_service.answerability.focus import split_when
 from qa_service.answerability.judge import AnswerabilityJudge, Judgement, Scored
 from qa_service.citations import Claim, Draft
 from qa_service.models import RetrievedParagraph
-from qa_service.text import STANCE_PATTERN
+from qa_service.text import REPORTED, STANCE_PATTERN, human_date
 
 
 def classify(question: str) -> str:
-    """Coarse question kind used by the positions layer (when / position / who / yesno / what)."""
-    q = question.lower().strip()
+    """Coarse question kind used by the positions layer (when / position / who / yesno / what);
+    "What did X say, and when?" is the kind of its main question (see split_when)."""
+    q = split_when(question)[0].lower().strip()
     if re.search(r"\b(when|what date|what day|what year|which year|which day|how long ago)\b", q):
         return "when"
     if re.search(r"\bhow (many|much)\b|\bnumber of\b|\bwhat (percentage|share|amount)\b", q):
@@ -59,7 +61,8 @@ class ExtractiveGenerator:
                 claims.append(Claim(text=clause[0].upper() + clause[1:], source=scored.unit.source, quote=clause))
                 continue
             claims.append(Claim(text=text, source=scored.unit.source, quote=text))
-        return Draft(claims=claims, support=judgement.probability)
+        draft = Draft(claims=claims, support=judgement.probability)
+        return dated(draft, sources) if judgement.focus.also_when else draft
 
     def _choose(self, judgement: Judgement) -> list[Scored]:
         ranked = judgement.ranked
@@ -81,6 +84,16 @@ class ExtractiveGenerator:
                 chosen.append(cand)
                 covered |= cand.matched
         return chosen
+
+
+def dated(draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
+    """"What did X say, and when?": each claim opens with the day its article was published.
+    Not a date the sentence mentions: "from 2028" in a statement is not when it was made."""
+    for claim in draft.claims:
+        para = sources[claim.source - 1]
+        if para.published:
+            claim.text = f"{REPORTED} {human_date(para.published[:10])}: {claim.text}"
+    return draft
 
 
 # Words that open a reason; "since" and "after" also open times, so they are not among them.
