@@ -160,8 +160,9 @@ def chat(generator: Annotated[str | None, typer.Option()] = None) -> None:
 @app.command()
 def stats() -> None:
     """What the index holds."""
-    service = run(get_service)
-    print(json.dumps(run(service.stats)))
+    from qa_service.service import index_stats
+
+    print(json.dumps(run(lambda: index_stats(get_settings()))))
 
 
 @app.command()
@@ -202,11 +203,12 @@ def init_samples() -> None:
 
 
 @app.command("eval")
-def eval_(dataset: Annotated[Path, typer.Argument(help="Gold questions, JSONL (see docs/evaluation.md).")],
+def eval_(dataset: Annotated[Path, typer.Argument(help="Gold questions, JSONL (see docs/evaluation.md).",
+                                                  exists=True, dir_okay=False, readable=True)],
           more_articles: Annotated[list[Path] | None, typer.Argument(
-              help="Further --articles paths: `--articles A B C` reads as --articles A, B, C.")] = None,
+              help="Further --articles paths: `--articles A B C` reads as --articles A, B, C.", exists=True)] = None,
           articles: Annotated[list[Path] | None, typer.Option(
-              help="Build a temporary index from these paths (repeat, or list several).")] = None,
+              help="Build a temporary index from these paths (repeat, or list several).", exists=True)] = None,
           k: Annotated[int, typer.Option(help="Cutoff of recall@k and hit@k.")] = 10,
           generator: Annotated[str | None, typer.Option(help="Override the configured generator.")] = None,
           out: Annotated[Path | None, typer.Option(help="Write summary, results.jsonl and the report here.")] = None,
@@ -224,6 +226,13 @@ def eval_(dataset: Annotated[Path, typer.Argument(help="Gold questions, JSONL (s
     outcome = run(lambda: run_evaluation(options, get_settings(), build_service))
     for bad in outcome.summary["invalid_lines"]:
         err.print(f"[yellow]{dataset}:{bad['line']}[/yellow] skipped: {bad['error']}")
+    run_info = outcome.summary.get("run", {})
+    if run_info.get("ingest_failures"):
+        err.print(f"[yellow]{run_info['ingest_failures']} of the --articles files could not be ingested[/yellow]")
+    if options.articles and not run_info.get("ingested_paragraphs"):
+        # Scores over an empty index are all zero and say nothing: not a successful run.
+        err.print("[red]error:[/red] no paragraph was ingested from --articles; nothing was evaluated")
+        raise typer.Exit(1)
     if as_json:
         print(json.dumps(outcome.summary, ensure_ascii=False))
     else:

@@ -74,3 +74,18 @@ def test_qa_eval_cli_end_to_end(tmp_path: Path) -> None:
     assert recomputed["retrieval"] == summary["retrieval"]
     assert recomputed["abstention"] == summary["abstention"]
     assert all(r.retrieved and r.answer for r in results)
+
+
+def test_qa_eval_says_what_is_wrong_with_its_inputs(tmp_path: Path) -> None:
+    """A missing dataset is a usage error, not a traceback; articles that give no paragraph at all
+    fail the run instead of scoring an empty index at 0.000."""
+    missing = subprocess.run([str(QA), "eval", str(tmp_path / "missing.jsonl")], env=_env(tmp_path / "i1"),
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    empty = tmp_path / "no-articles"
+    empty.mkdir()
+    (empty / "broken.txt").write_bytes(b"\x00\x01\x02")
+    run = subprocess.run([str(QA), "eval", str(_dataset(tmp_path)), "--articles", str(empty), "--json"],
+                         env=_env(tmp_path / "i2"), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run.stdout[-500:]
+    assert "could not be ingested" in run.stderr and "nothing was evaluated" in run.stderr

@@ -12,10 +12,7 @@ import dataclasses
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-
-from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
+from typing import TYPE_CHECKING, Any
 
 from qa_service.loaders.common import check_time, split_text
 from qa_service.models import Article, Paragraph
@@ -32,6 +29,10 @@ from qa_service.positions.lexicon import (
     topic_of,
 )
 from qa_service.positions.models import ActorRecord, ArticleEntries, Event, Position
+
+if TYPE_CHECKING:  # spaCy takes 2.5 s to import: not for `qa --help` or a web route that only reads
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
 
 EXTRACTOR_VERSION = "2"  # bump when rules change: stored articles are then re-extracted
 ACTOR_LABELS = {"PERSON", "ORG", "GPE", "NORP"}
@@ -154,7 +155,7 @@ def _parse(nlp: Language, texts: list[str]) -> list[Doc]:
         parts[n].append(doc)
     docs = []
     for text, part in zip(texts, parts, strict=True):
-        doc = part[0] if len(part) == 1 else Doc.from_docs(part, ensure_whitespace=False)
+        doc = part[0] if len(part) == 1 else _from_docs(part)
         if doc.text != text:  # offsets into the paragraph rely on it
             raise ValueError("spaCy pieces did not join back into the paragraph text")
         docs.append(doc)
@@ -679,3 +680,9 @@ def extract_article(article: Article, nlp: Language) -> ArticleEntries:
     return ArticleEntries(article_id=article.article_id,
                           actors=[a.record() for a in registry.unique()],
                           positions=positions, events=events)
+
+
+def _from_docs(parts: list[Doc]) -> Doc:
+    from spacy.tokens import Doc
+
+    return Doc.from_docs(parts, ensure_whitespace=False)

@@ -8,7 +8,6 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from spacy.language import Language
 from sqlalchemy import Engine
 
 from qa_service.config import Settings
@@ -22,6 +21,8 @@ from qa_service.positions.store import PositionsStore, actor_keys, content_words
 from qa_service.text import PLACE_KINDS, can_name
 
 if TYPE_CHECKING:
+    from spacy.language import Language
+
     from qa_service.positions.workers import ExtractionWorkers
 
 log = logging.getLogger(__name__)
