@@ -78,6 +78,8 @@ class HybridRetriever(BaseRetriever):
         if not table.ids:
             return []
         filters = {key: v for key, v in (filters or {}).items() if v}
+        if filters.get("source"):
+            filters["source"] = _outlet(str(filters["source"]), table.sources)
         n = max(self.candidates, 3 * k)
         named_sources = sources_in(query, table.sources) if self.use_news_signals else []
         clauses: dict[str, str] = {}
@@ -297,6 +299,19 @@ def _round_robin(rankings: list[list[str]], k: int) -> list[str]:
                     break
         depth += 1
     return out
+
+
+def _outlet(name: str, sources: dict[str, str]) -> str:
+    """The indexed outlet a source filter names, whatever its case and spacing ("bbc news" for
+    "BBC News"); an outlet the index does not hold is an error that says so, not an empty result
+    a reader would take for "the articles do not say"."""
+    key = " ".join(name.split()).lower()
+    found = sources.get(name.lower()) or next((v for k, v in sources.items() if " ".join(k.split()) == key), None)
+    if found is None:
+        known = sorted(sources.values(), key=str.lower)
+        listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+        raise InvalidInputError(f"no articles from source {name!r} in the index; its sources: {listed or 'none'}")
+    return found
 
 
 def _date_int(value: str | date) -> int:

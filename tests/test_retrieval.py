@@ -151,3 +151,15 @@ def test_articles_of_a_search_are_read_in_one_call_and_only_at_their_version(sam
     assert got is not None and got.text == para.text and got.article_id == first
     assert retriever.paragraph(first, f"{first}:p999") is None and retriever.paragraph("gone", "gone:p1") is None
     assert len(reads) == 2
+
+
+def test_a_source_filter_matches_its_outlet_whatever_the_case_and_says_when_there_is_none(sample_service):
+    """`source=commodities desk` is the "Commodities Desk" outlet; an outlet the index lacks was an
+    empty result, which the chat turned into "the articles do not answer this question"."""
+    exact = sample_service.search("prices", k=5, filters=SearchFilters(source="Commodities Desk"))
+    loose = sample_service.search("prices", k=5, filters=SearchFilters(source="  commodities   DESK "))
+    assert exact and [r.paragraph_id for r in loose] == [r.paragraph_id for r in exact]
+    with pytest.raises(InvalidInputError, match="no articles from source 'bbc'.*Commodities Desk"):
+        sample_service.search("prices", filters=SearchFilters(source="bbc"))
+    with pytest.raises(InvalidInputError, match="no articles from source 'bbc'"):
+        sample_service.ask("What happened to coffee prices?", filters=SearchFilters(source="bbc"))
