@@ -32,6 +32,7 @@ from qa_service.loaders import Failure, RawArticle, build_article, load_paths, p
 from qa_service.loaders.common import (
     LoadError,
     TimeLimitExceeded,
+    encoded_data,
     is_reserved_id,
     over_limit,
     pausing,
@@ -234,6 +235,9 @@ class Ingester:
                 if size > self.max_article_chars:
                     report.failed.append((where, f"article too large: {size:,} characters "
                                                  f"(limit {self.max_article_chars:,}, QA_MAX_ARTICLE_CHARS)"))
+                    continue
+                if (why := encoded_data(item.blocks)) is not None:
+                    report.failed.append((where, why))
                     continue
                 try:
                     # Everything done for this article alone runs under its time limit.

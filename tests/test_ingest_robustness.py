@@ -420,3 +420,24 @@ def test_a_query_waits_for_one_small_batch_not_for_the_whole_upload():
     bulk.join()
     assert waited < 1.0, waited  # one default batch is 32 texts (160 ms); one lock over all of it was 3.5 s
     assert out["vectors"][:, 0].tolist() == [float(len(t)) for t in texts]  # rows in input order
+
+
+def test_a_base64_dump_fails_at_once_with_a_reason_and_the_rest_is_ingested(tmp_path, fake_embedder):
+    """A 4 MB base64 "article" once became 52k one-line paragraphs that ran for the whole 120 s
+    time limit before failing with a message about time, not about what the file was."""
+    import base64
+    import random
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    blob = base64.encodebytes(random.Random(7).randbytes(60_000)).decode()
+    (folder / "dump.txt").write_text("Quarterly data\n\n" + blob, encoding="utf-8")
+    (folder / "story.txt").write_text("Harbour story\n\nMark Rutte said on Monday that the harbour plan must be "
+                                      "funded.\n", encoding="utf-8")
+    # Long words of real text and a few long identifiers are not encoded data.
+    (folder / "names.txt").write_text("Identifiers\n\n" + " ".join(["Pneumonoultramicroscopicsilicovolcanoconiosis"]
+                                                                    * 3 + ["a word"] * 2000), encoding="utf-8")
+    report = _svc(tmp_path, fake_embedder).ingest([folder])
+    (where, why), = report.failed
+    assert where.endswith("dump.txt") and "looks like encoded data (base64 or hex)" in why
+    assert len(report.added) == 2

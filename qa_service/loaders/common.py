@@ -137,6 +137,24 @@ _CP1252_FALLBACK = "qa-cp1252-fallback"
 codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
 
 
+# A long run of the base64/hex alphabet without a space: encoded data, not words.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
+MIN_ENCODED_CHARS = 2_000  # below this a file costs little whatever it holds
+
+
+def encoded_data(blocks: list[tuple[str | None, str]]) -> str | None:
+    """Why the article is encoded data rather than text (a base64 dump: thousands of one-line
+    "paragraphs" that took minutes to embed before the time limit failed it), or None."""
+    total = encoded = 0
+    for _, body in blocks:
+        total += sum(1 for ch in body if not ch.isspace())
+        encoded += sum(len(m.group()) for m in _ENCODED_RUN.finditer(body))
+    if encoded < MIN_ENCODED_CHARS or encoded < total / 2:
+        return None
+    return (f"this looks like encoded data (base64 or hex), not article text: {encoded:,} of its "
+            f"{total:,} characters are long runs without spaces")
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Consecutive slices of `text` of at most `limit` characters that join back to it.
 
