@@ -129,6 +129,19 @@ def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) ->
     return any(_best_sentence(rest, s.text)[0] >= 0.5 for s in sources)
 
 
+_REPORTED_PREFIX = re.compile(rf"^{REPORTED} [A-Z][a-z]+ \d{{1,2}}, \d{{4}}:\s*")
+
+
+def _reported_as(text: str, cited: RetrievedParagraph) -> str:
+    """A "Reported <day>:" opening stays only if it is the day the cited article was published
+    (a citation re-pointed to another paragraph, or a model's own date, would misdate the claim)."""
+    m = _REPORTED_PREFIX.match(text)
+    if m is None:
+        return text
+    wanted = f"{REPORTED} {human_date(cited.published[:10])}:" if cited.published else None
+    return text if wanted is not None and text.startswith(wanted) else text[m.end():]
+
+
 def sentences(claims: list[Claim]) -> list[list[Claim]]:
     """Consecutive claims with the same text are one sentence citing several sources."""
     groups: list[list[Claim]] = []
@@ -228,7 +241,7 @@ class Verifier:
             if claim.source:
                 diag["citations_removed"] += 1
             return None
-        return claim.text, (source, *hit)
+        return _reported_as(claim.text, sources[source - 1]), (source, *hit)
 
 
 def draft_claims(draft: Draft, n_sources: int) -> list[Claim]:

@@ -40,13 +40,13 @@ def run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except DependencyUnavailable as exc:
-        err.print(f"[red]unavailable:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, any width
+        err.print(f"[red]unavailable:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # one line, any width
         raise typer.Exit(EXIT_UNAVAILABLE) from None
     except NotFoundError as exc:
-        err.print(f"[red]not found:[/red] {exc}")
+        err.print(f"[red]not found:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    except QAError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+    except QAError as exc:  # (messages repeat user input: printed as text, not markup)
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
 
@@ -149,7 +149,7 @@ def chat(generator: Annotated[str | None, typer.Option()] = None) -> None:
         try:
             answer = service.ask(question, conversation_id=cid)
         except QAError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             continue
         cid = answer.conversation_id
         if answer.standalone_question.strip() != question.strip():  # how the follow-up was understood

@@ -76,3 +76,20 @@ def test_bare_names_and_headings_are_not_claims():
     """A tiny model's "Kremlin spokesman Dmitry Peskov [3]" stands in the text but says nothing."""
     v = verify(Draft(raw_text="Ukraine's NATO Aspirations\n2 [1]. Kremlin spokesman Dmitry Peskov [3]."), SOURCES)
     assert v.citations == [] and v.diagnostics["claims_removed"] == 3
+
+
+def test_a_reported_date_stays_only_if_it_is_the_cited_articles_day():
+    """A "Reported <day>:" opening (a dated answer) is checked against the paragraph finally
+    cited: when the citation is re-pointed to another article, its day goes with the old one."""
+    quote = "Kremlin spokesman Dmitry Peskov dismissed the aspirations"
+    old = RetrievedParagraph(paragraph_id="a:p1", article_id="a", title="A", text="Rutte spoke on Tuesday.",
+                             score=1.0, published="2024-12-04")
+    new = RetrievedParagraph(paragraph_id="b:p1", article_id="b", title="B", text=f"{quote} as a threat.",
+                             score=0.5, published="2025-01-20")
+    kept = verify(Draft(claims=[Claim(text=f"Reported January 20, 2025: {quote}.", source=2, quote=quote)]),
+                  [old, new])
+    assert kept.answer.startswith("Reported January 20, 2025: ") and kept.citations[0].paragraph_id == "b:p1"
+    moved = verify(Draft(claims=[Claim(text=f"Reported December 4, 2024: {quote}.", source=1, quote=quote)]),
+                   [old, new])
+    assert moved.citations[0].paragraph_id == "b:p1" and "December 4" not in moved.answer, moved.answer
+    assert moved.answer.startswith(quote)

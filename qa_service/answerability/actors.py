@@ -85,14 +85,15 @@ class ActorDirectory:
         return self._build(version)
 
     def _build(self, version: object) -> _Index:
+        began = time.monotonic()
         with self._lock:
             ticket = next(self._tickets)
-        began = time.monotonic()
+            self._began = began  # also when it fails: the next background try waits its turn
         index = _Index(self._records())  # records read after `version`: never older than it says
         with self._lock:
             if ticket > self._kept:
                 self._index, self._seen, self._kept = index, version, ticket
-                self._build_s, self._began = time.monotonic() - began, began
+                self._build_s = time.monotonic() - began
         return index
 
     def _rebuild(self, version: object) -> None:

@@ -56,13 +56,17 @@ _DETERMINER = re.compile(r"\b(?:(which|what)|whose|the|a|an|this|these|those|its
 
 # "What did Rutte say about peace talks, and when?": a question with the time asked on top. Its
 # answer is what the main question asks (a statement), dated; no sentence need state a date.
-_AND_WHEN = re.compile(r"(?:,\s*|\s+)and\s+when\b[^?.!]{0,80}[?.!]?\s*$", re.IGNORECASE)
+_AND_WHEN = re.compile(r"(?:,\s*|\s+)and\s+when(?:\s+(?:did|was|were|has|had)\s+(?:he|she|they|it|that|this)"
+                       r"(?:\s+(?:say|said|state|stated|announce|announced|make|made)(?:\s+(?:it|that|this|so))?)?)?"
+                       r"\s*[?.!]?\s*$", re.IGNORECASE)
 
 
 def split_when(question: str) -> tuple[str, bool]:
-    """The question without a trailing "and when ...?" and whether it had one."""
+    """The question without a trailing "and when?" ("..., and when did he say it?") and whether it
+    had one. Only after a question of its own (three words or more): "Where and when did the summit
+    take place?" asks for a place and a date, and "... and when it would end?" is a clause."""
     m = _AND_WHEN.search(question[:2000])
-    if m is None or not question[: m.start()].strip():
+    if m is None or len(question[: m.start()].split()) < 3:
         return question, False
     return question[: m.start()].rstrip(" ,;:") + "?", True
 
