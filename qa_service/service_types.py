@@ -23,9 +23,11 @@ class SearchFilters:
                 try:
                     date.fromisoformat(value)
                 except ValueError:
-                    raise InvalidInputError(f"{name} is not an ISO date (YYYY-MM-DD): {value!r}") from None
+                    label = "start" if name == "date_from" else "end"
+                    raise InvalidInputError(f"the {label} date is not an ISO date (YYYY-MM-DD): {value!r}") from None
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidInputError(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
+            # (the API calls them from/to in queries, date_from/date_to in bodies: the message names neither)
+            raise InvalidInputError(f"the start date ({self.date_from}) is after the end date ({self.date_to})")
 
 
 @dataclass

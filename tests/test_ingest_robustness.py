@@ -441,3 +441,15 @@ def test_a_base64_dump_fails_at_once_with_a_reason_and_the_rest_is_ingested(tmp_
     (where, why), = report.failed
     assert where.endswith("dump.txt") and "looks like encoded data (base64 or hex)" in why
     assert len(report.added) == 2
+
+
+def test_a_folders_unsupported_files_are_listed_not_skipped_silently(tmp_path, fake_embedder):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "story.txt").write_text("Harbour story\n\nThe council met on Monday to fund the harbour plan.\n")
+    (folder / "weird.pdf").write_bytes(b"%PDF-1.4 not an article we read")
+    (folder / "README.md").write_text("# About this folder\n")  # a corpus's own notes are not articles
+    report = _svc(tmp_path, fake_embedder).ingest([folder])
+    (where, why), = report.failed
+    assert where.endswith("weird.pdf") and why.startswith("unsupported file type .pdf (articles are ")
+    assert len(report.added) == 1

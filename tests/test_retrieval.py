@@ -163,3 +163,11 @@ def test_a_source_filter_matches_its_outlet_whatever_the_case_and_says_when_ther
         sample_service.search("prices", filters=SearchFilters(source="bbc"))
     with pytest.raises(InvalidInputError, match="no articles from source 'bbc'"):
         sample_service.ask("What happened to coffee prices?", filters=SearchFilters(source="bbc"))
+
+
+def test_date_filter_errors_name_neither_spelling_of_the_fields() -> None:
+    """/api/search takes `from`/`to`, bodies `date_from`/`date_to`: the messages fit both."""
+    with pytest.raises(InvalidInputError, match=r"the start date \(2024-03-01\) is after the end date \(2024-02-01\)"):
+        SearchFilters(date_from="2024-03-01", date_to="2024-02-01")
+    with pytest.raises(InvalidInputError, match="the end date is not an ISO date"):
+        SearchFilters(date_to="yesterday")

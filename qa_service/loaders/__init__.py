@@ -44,15 +44,18 @@ def iter_files(paths: list[Path]) -> Iterator[Path | Failure]:
                 # Sidecars, hidden files and a corpus's own README/LICENSE are not articles.
                 if sub.name.endswith(".meta.json") or sub.name.startswith(".") or _NOT_ARTICLE.match(sub.name):
                     continue
-                if sub.suffix.lower() in SUFFIXES:
-                    yield sub
+                # Listed, not skipped silently: a reader who dropped a PDF into the folder learns why
+                # it is not searchable.
+                yield sub if sub.suffix.lower() in SUFFIXES else _unsupported(sub)
         elif path.is_file():
-            if path.suffix.lower() in SUFFIXES:
-                yield path
-            else:
-                yield Failure(str(path), f"unsupported file type {path.suffix or '(none)'}")
+            yield path if path.suffix.lower() in SUFFIXES else _unsupported(path)
         else:
             yield Failure(str(path), "no such file or folder")
+
+
+def _unsupported(path: Path) -> Failure:
+    return Failure(str(path), f"unsupported file type {path.suffix or '(none)'} "
+                              f"(articles are {', '.join(sorted(SUFFIXES))})")
 
 
 def parse_bytes(data: bytes, path: Path) -> Iterator[RawArticle | Failure]:
