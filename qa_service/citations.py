@@ -15,7 +15,7 @@ from typing import Any
 
 from qa_service.models import Citation, RetrievedParagraph
 from qa_service.safety import overlaps_flagged
-from qa_service.text import REPORTED, STOP_WORDS, human_date, locate, normalize, sentence_spans
+from qa_service.text import REPORTED, STOP_WORDS, locate, normalize, reported, sentence_spans
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
@@ -121,7 +121,7 @@ def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) ->
     rest = claim.text.replace(claim.quote or "", " ")
     if 1 <= claim.source <= len(sources) and (published := sources[claim.source - 1].published):
         # A dated answer's "Reported <day>:" is the cited article's own publication date.
-        rest = rest.replace(f"{REPORTED} {human_date(published[:10])}:", " ")
+        rest = rest.replace(reported(published), " ")
     rest = re.sub(r"[\"“”]", " ", rest)
     words = _content(rest)
     if len(words) <= 2:  # "X said" / "according to" framing
@@ -138,7 +138,7 @@ def _reported_as(text: str, cited: RetrievedParagraph) -> str:
     m = _REPORTED_PREFIX.match(text)
     if m is None:
         return text
-    wanted = f"{REPORTED} {human_date(cited.published[:10])}:" if cited.published else None
+    wanted = reported(cited.published) if cited.published else None
     return text if wanted is not None and text.startswith(wanted) else text[m.end():]
 
 

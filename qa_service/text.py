@@ -34,6 +34,11 @@ MONTH_OR_ABBREVIATION = "(" + "|".join([*MONTH_NAMES, *(m[:3] for m in MONTH_NAM
 REPORTED = "Reported"  # opens a dated answer's claim: "Reported December 4, 2024: <quote>"
 
 
+def reported(published: str) -> str:
+    """The opening of a claim dated by its article's publication day: "Reported December 4, 2024:"."""
+    return f"{REPORTED} {human_date(published[:10])}:"
+
+
 def human_date(iso: str, precision: str = "day") -> str:
     """An ISO date (or its year or year-month) as readers write it: "December 3, 2024"."""
     parts = iso.split("-")

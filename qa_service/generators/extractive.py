@@ -15,7 +15,7 @@ from qa_service.answerability.focus import split_when
 from qa_service.answerability.judge import AnswerabilityJudge, Judgement, Scored
 from qa_service.citations import Claim, Draft
 from qa_service.models import RetrievedParagraph
-from qa_service.text import REPORTED, STANCE_PATTERN, human_date
+from qa_service.text import STANCE_PATTERN, reported
 
 
 def classify(question: str) -> str:
@@ -92,7 +92,7 @@ def dated(draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
     for claim in draft.claims:
         para = sources[claim.source - 1]
         if para.published:
-            claim.text = f"{REPORTED} {human_date(para.published[:10])}: {claim.text}"
+            claim.text = f"{reported(para.published)} {claim.text}"
     return draft
 
 
