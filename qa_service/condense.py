@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from qa_service.answerability.focus import answer_type, split_when
+
 _FOLLOWUP_START = re.compile(r"^(and|but|also|so|what about|how about|and what about|then)\b", re.IGNORECASE)
 # Possessives (its, his, their) are left out: "How many troops did Germany pledge in its
 # package?" stands on its own.
@@ -50,7 +52,7 @@ def condense_rule(question: str, history: list[dict[str, str]]) -> str:
         # "When was that?" asks when the previous answer's statement was: the previous question
         # with the time asked on top (see answerability.focus.split_when). A question that asked
         # a time already is asked again as it was.
-        if _AND_WHEN.search(before) or re.match(r"\s*(?:when|what (?:date|day|year))\b", before, re.IGNORECASE):
+        if split_when(before)[1] or answer_type(before) == "date":
             return before
         return f"{before.rstrip('?.! ')}, and when?"
     topic = topic_of(before)
@@ -78,7 +80,6 @@ def condense_rule(question: str, history: list[dict[str, str]]) -> str:
 _WHEN_ONLY = re.compile(r"^(?:and\s+|so\s+)?when\s+(?:was|did|were)\s+(?:that|this|it|he|she|they)"
                         r"(?:\s+(?:say|said|state|stated|announce|announced|make|made)(?:\s+(?:it|that|this|so))?)?"
                         r"\s*[?.!]*$", re.IGNORECASE)
-_AND_WHEN = re.compile(r",?\s+and\s+when\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_][\w’'.-]*")
 # Who a question asks about usually follows its auxiliary: "What did <name> say", "What is <name>'s".
 _AFTER_AUX = re.compile(r"\b(?:did|does|do|is|was|were|has|have|had|will|would|can|could)\s+(?=\S)", re.IGNORECASE)
