@@ -147,7 +147,7 @@ def encoded_data(blocks: list[tuple[str | None, str]]) -> str | None:
     "paragraphs" that took minutes to embed before the time limit failed it), or None."""
     total = encoded = 0
     for _, body in blocks:
-        total += sum(1 for ch in body if not ch.isspace())
+        total += len("".join(body.split()))  # characters that are not whitespace
         encoded += sum(len(m.group()) for m in _ENCODED_RUN.finditer(body))
     if encoded < MIN_ENCODED_CHARS or encoded < total / 2:
         return None
