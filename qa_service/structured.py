@@ -33,6 +33,20 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARISON.search(question))
 
 
+# What the parties are compared on: "How do Rutte and Peskov differ on Ukraine joining NATO?"
+# compares two people, not Ukraine and NATO as well.
+_TOPIC = re.compile(r"\b(?:on|about|over|regarding|concerning|towards?|with regard to|in their views? of)\s",
+                    re.IGNORECASE)
+
+
+def compared_part(question: str) -> str:
+    """The question up to the first topic preposition after its comparison word (the whole question
+    when there is none): the actors named there are the ones compared."""
+    cue = _COMPARISON.search(question)
+    topic = _TOPIC.search(question, cue.end()) if cue else None
+    return question[: topic.start()] if topic else question
+
+
 class StructuredLayer:
     def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None],
                  remembered: int = 64) -> None:
@@ -64,6 +78,9 @@ class StructuredLayer:
         if kind not in ("position", "what", "who", "yesno"):
             return []
         actors = self.positions.find_actors(question)
+        if len(actors) > 2 and is_comparison(question) and len(parties := self.positions.find_actors(
+                compared_part(question))) >= 2:
+            actors = parties
         if not actors:
             return []
         best = self.positions.best_positions(actors, topic=question)
@@ -105,8 +122,19 @@ class StructuredGenerator:
             return self._dated(self.base.draft(question, sources, judgement), sources)
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
-        claims = [Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
-                  for actor, pid, entry in focus if pid in index] if len(focus) >= 2 and is_comparison(question) else []
+        claims: list[Claim] = []
+        if len(focus) >= 2 and is_comparison(question):
+            for actor, pid, entry in focus:
+                if pid not in index:
+                    continue
+                claim = Claim(text=f"{actor}: {entry.quote}", source=index[pid], quote=entry.quote)
+                # One statement is one party's: the same sentence under a second name says nothing new.
+                # It goes under its speaker's name ("Mark Rutte", not "NATO", which he speaks for).
+                same = next((i for i, c in enumerate(claims) if c.quote == entry.quote), None)
+                if same is None:
+                    claims.append(claim)
+                elif actor == entry.actor:
+                    claims[same] = claim
         if len(claims) >= 2:
             draft = Draft(claims=claims)
             return dated(draft, sources) if split_when(question)[1] else draft

@@ -47,3 +47,29 @@ def test_a_topic_named_like_an_actor_is_not_a_comparison(sample_service):
     assert not answer.abstained
     assert answer.answer.startswith("Kremlin spokesman Dmitry Peskov dismissed")
     assert "Rutte" not in answer.answer
+
+
+def test_a_comparison_compares_only_the_parties_it_names(sample_service):
+    """"... differ on Ukraine joining NATO": Ukraine and NATO are the topic, not two more parties."""
+    answer = sample_service.ask("How do Rutte and Peskov differ on Ukraine joining NATO?")
+    _check_citations(answer)
+    labels = [line.split(":")[0] for line in answer.answer.split("]. ")]
+    assert labels == ["Mark Rutte", "Dmitry Peskov"], answer.answer
+
+
+def test_one_statement_is_given_once_under_its_speakers_name(sample_service):
+    """NATO's statement here is Rutte's: it is not repeated under both names ("Rutte's?" at the
+    end of the question names him too)."""
+    answer = sample_service.ask("How does Peskov's view on NATO differ from Rutte's?")
+    _check_citations(answer)
+    quotes = [c.quote for c in answer.citations]
+    assert len(quotes) == len(set(quotes)) == 2, answer.answer
+    assert "Mark Rutte: Rutte clarified" in answer.answer and "NATO: Rutte" not in answer.answer
+
+
+def test_compared_part_stops_at_the_topic() -> None:
+    from qa_service.structured import compared_part
+
+    assert compared_part("How do Rutte and Peskov differ on Ukraine joining NATO?") == "How do Rutte and Peskov differ "
+    assert compared_part("Compare what Lang and Reinhardt said about subsidies") == "Compare what Lang and Reinhardt said "
+    assert compared_part("What did Peskov say about NATO?") == "What did Peskov say about NATO?"  # no comparison

@@ -131,7 +131,8 @@ class PositionsIndex:
         entries are affiliated so). Bodies and countries come back as the name to pass to
         positions_for(), which then gathers every actor affiliated with them.
         """
-        haystack = " " + re.sub(r"[^a-z0-9.' ]+", " ", normalise(text).lower().replace("'s ", " ")) + " "
+        # The possessive goes after the punctuation, so that "Rutte's?" at the end names Rutte too.
+        haystack = " " + re.sub(r"[^a-z0-9.' ]+", " ", normalise(text).lower()).replace("'s ", " ") + " "
         # Only actors with a key among the question's word spans can match: look up those spans
         # that are keys. Sending every span (1,100 for a long question, names run to 22 words)
         # cost 7 ms a question at 100k chunks, mostly in building the query.
