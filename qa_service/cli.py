@@ -64,7 +64,8 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (w
     report = run(lambda: service.ingest(paths, progress=not as_json and sys.stderr.isatty()))
     summary = {"added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
                "failed": len(report.failed), "paragraphs": report.paragraphs, "chunks": report.chunks,
-               "seconds": report.seconds, "failures": [{"where": w, "reason": r} for w, r in report.failed]}
+               "seconds": report.seconds, "failures": [{"where": w, "reason": r} for w, r in report.failed],
+               "articles": report.outcomes()}  # each article's id and status, as the upload API lists them
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     else:

@@ -40,4 +40,14 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
 
+    def outcomes(self) -> list[dict[str, str]]:
+        """One entry per article: what happened to it, and why when it was refused (the upload
+        API's `articles` and `qa ingest --json`'s, one shape for both)."""
+        out = [{"article_id": aid, "status": status}
+               for status, ids in (("added", self.added), ("updated", self.updated), ("unchanged", self.unchanged))
+               for aid in ids]
+        out += [{"where": where, "status": "conflict", "reason": why} for where, why in getattr(self, "conflicts", [])]
+        out += [{"where": where, "status": "failed", "reason": why} for where, why in self.failed]
+        return out
+
 

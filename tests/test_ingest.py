@@ -88,6 +88,10 @@ def test_cli_ingest_exit_status_and_summary(tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["failed"] == 5 and summary["added"] == 2
     assert any("binary.txt" in f["where"] for f in summary["failures"])
+    # Each article by id and status, in the upload API's shape.
+    statuses = [a["status"] for a in summary["articles"]]
+    assert statuses.count("added") == 2 and statuses.count("failed") == 5
+    assert all(a["article_id"] for a in summary["articles"] if a["status"] == "added")
 
 
 def test_index_refuses_to_mix_embedding_models(tmp_path, fake_embedder, embedder):

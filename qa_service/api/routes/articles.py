@@ -40,17 +40,6 @@ async def get_article(article_id: str, service: ServiceDep) -> dict[str, Any]:
     return article.model_dump(mode="json")
 
 
-def outcomes(report: IngestReport) -> list[dict[str, str]]:
-    """One entry per article of the upload: what happened to it, and why when it was refused."""
-    out = [{"article_id": aid, "status": status}
-           for status, ids in (("added", report.added), ("updated", report.updated),
-                               ("unchanged", report.unchanged))
-           for aid in ids]
-    out += [{"where": where, "status": "conflict", "reason": why} for where, why in getattr(report, "conflicts", [])]
-    out += [{"where": where, "status": "failed", "reason": why} for where, why in report.failed]
-    return out
-
-
 def upload_refusal(report: IngestReport, filename: str) -> tuple[int, str] | None:
     """The 409 or 422 an upload of which no article made it in answers (None when some did)."""
     if report.added or report.updated or report.unchanged:
@@ -64,7 +53,7 @@ def upload_refusal(report: IngestReport, filename: str) -> tuple[int, str] | Non
 
 
 def report_body(report: IngestReport) -> dict[str, Any]:
-    return {**asdict(report), "articles": outcomes(report)}
+    return {**asdict(report), "articles": report.outcomes()}
 
 
 @router.post("", status_code=201, dependencies=[WriteAccess],
