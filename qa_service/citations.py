@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from qa_service.models import Citation, RetrievedParagraph
 from qa_service.safety import overlaps_flagged
-from qa_service.text import REPORTED, STOP_WORDS, locate, normalize, reported, sentence_spans
+from qa_service.text import REPORTED, STOP_WORDS, human_date, locate, normalize, reported, sentence_spans
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
@@ -26,6 +27,7 @@ SUPPORT_OVERLAP = 0.6
 # A claim needs this many content words: a bare name or heading copied from a
 # source is not a statement, even though it "stands" in the paragraph.
 MIN_CLAIM_WORDS = 5
+MAX_DATED_QUOTE = 2000  # a quote's dates are looked for in this much of it: bounded work
 
 
 @dataclass
@@ -119,14 +121,37 @@ def _find_unquoted(claim: Claim, para: RetrievedParagraph) -> tuple[int, int] | 
 def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) -> bool:
     """Do the claim's words outside its quote appear in some retrieved paragraph's sentence?"""
     rest = claim.text.replace(claim.quote or "", " ")
-    if 1 <= claim.source <= len(sources) and (published := sources[claim.source - 1].published):
+    published = sources[claim.source - 1].published if 1 <= claim.source <= len(sources) else None
+    if published:
         # A dated answer's "Reported <day>:" is the cited article's own publication date.
         rest = rest.replace(reported(published), " ")
+    if m := _DATE_PREFIX.match(rest.lstrip()):
+        # "October 10, 2024: ... signed a pact on Thursday": a date the quote states, as written or as
+        # the day it means counted from its article's publication. Any other date is not the source's.
+        quote = claim.quote or ""
+        if m.group(1) not in quote and (not published or m.group(1) not in quoted_dates(quote, published)):
+            return False
+        rest = rest.lstrip()[m.end():]
     rest = re.sub(r"[\"“”]", " ", rest)
     words = _content(rest)
     if len(words) <= 2:  # "X said" / "according to" framing
         return True
     return any(_best_sentence(rest, s.text)[0] >= 0.5 for s in sources)
+
+
+_DATE_PREFIX = re.compile(r"((?:[A-Z][a-z]+ \d{1,2}, )?\d{4}|[A-Z][a-z]+ \d{4}):\s")  # as text.human_date writes
+
+
+def quoted_dates(quote: str, published: str) -> set[str]:
+    """The dates a quote states ("on Thursday", "in March", "2027"), resolved against the day its
+    article was published and written as answers write them (text.human_date)."""
+    from qa_service.positions.dates import find_dates  # dateparser: loaded only when a claim is dated
+
+    try:
+        day = date.fromisoformat(published[:10])
+    except ValueError:
+        return set()
+    return {human_date(d.iso, d.precision) for d in find_dates(quote[:MAX_DATED_QUOTE], day) if d.year_known}
 
 
 _REPORTED_PREFIX = re.compile(rf"^{REPORTED} [A-Z][a-z]+ \d{{1,2}}, \d{{4}}:\s*")

@@ -44,6 +44,11 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("When did the summit start?", "date"),
     ("How many countries sent ministers?", "number"),
     ("What is the population of Kyiv?", "number"),
+    ("How much will the Dresden plant cost?", "money"),  # a currency, not any number, answers it
+    ("How much money has the EU pledged?", "money"),
+    ("What is the salary of Veltra's chief executive?", "money"),
+    ("How much did prices rise?", "number"),
+    ("How much water will be recycled?", "number"),
     ("Why was this Blinken's last meeting?", "reason"),
     ("Where did Kallas travel?", "place"),
     ("Who said the deployment was an escalation?", "person"),
@@ -65,6 +70,18 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
 ])
 def test_answer_type(question: str, kind: str) -> None:
     assert answer_type(question) == kind
+
+
+@pytest.mark.parametrize(("sentence", "carries"), [
+    ("Veltra broke ground on a €9 billion factory.", True),
+    ("Each job would cost taxpayers more than $2m.", True),
+    ("It rejected credit lines worth 5bn reais.", True),
+    ("The plant will employ about 2,000 people in 2027.", False),
+])
+def test_a_money_question_is_answered_only_by_an_amount_of_money(sentence: str, carries: bool) -> None:
+    from qa_service.answerability.judge import _carries
+
+    assert _carries("money", sentence) is carries
 
 
 @pytest.mark.parametrize(("question", "actor"), [

@@ -93,3 +93,18 @@ def test_a_reported_date_stays_only_if_it_is_the_cited_articles_day():
                    [old, new])
     assert moved.citations[0].paragraph_id == "b:p1" and "December 4" not in moved.answer, moved.answer
     assert moved.answer.startswith(quote)
+
+
+def test_a_date_prefix_stays_only_if_the_quote_states_that_date():
+    """"When ...?" answers open with the day the quote's own "on Thursday" means, counted from the
+    article's publication day; a date the quote does not state is trimmed off."""
+    quote = "Ministers signed a water-sharing pact in Geneva on Thursday"
+    para = RetrievedParagraph(paragraph_id="a:p1", article_id="a", title="A", text=f"{quote}, officials said.",
+                              score=1.0, published="2024-10-11")
+    kept = verify(Draft(claims=[Claim(text=f"October 10, 2024: {quote}.", source=1, quote=quote)]), [para])
+    assert kept.answer.startswith("October 10, 2024: "), kept.answer
+    wrong = verify(Draft(claims=[Claim(text=f"October 3, 2024: {quote}.", source=1, quote=quote)]), [para])
+    assert wrong.answer.startswith(quote), wrong.answer
+    undated = para.model_copy(update={"published": None})
+    assert verify(Draft(claims=[Claim(text=f"October 10, 2024: {quote}.", source=1, quote=quote)]),
+                  [undated]).answer.startswith(quote)

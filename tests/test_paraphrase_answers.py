@@ -91,3 +91,31 @@ def test_what_did_x_say_and_when_is_answered_with_the_statement_and_its_date(sam
 def test_and_when_does_not_make_an_unanswerable_question_answerable(sample_service) -> None:
     answer = sample_service.ask("What did Kaja Kallas say about new EU sanctions on Russian oil, and when?", history=[])
     assert answer.abstained, answer.answer
+
+
+@pytest.mark.parametrize(("question", "name"), [
+    ("Who said the pact would be reviewed every three years?", "Claudia Vonlanthen"),
+    ("Who said officials would visit the affected farms?", "Renata Albuquerque"),
+    ("Who said 70% of the water would be recycled?", "Ana Ruiz"),
+])
+def test_who_said_is_answered_with_the_name_not_a_pronoun(sample_service, question, name) -> None:
+    """The statement opens "She said ..."; the name is in the sentence before. Both are quoted, as
+    one verbatim span, so the answer names her (it used to be refused, or answered "She said ...")."""
+    answer = sample_service.ask(question, history=[])
+    assert not answer.abstained, answer.answer
+    assert name in answer.answer and name in answer.citations[0].quote, answer.answer
+    cited = answer.citations[0]
+    assert cited.paragraph_text[cited.start:cited.end] == cited.quote
+
+
+@pytest.mark.parametrize(("question", "day"), [
+    ("When did the ministers sign the water pact?", "October 10, 2024: "),  # "on Thursday", published Oct 11
+    ("When did the frost hit Brazil?", "July 29, 2024: "),  # "on Monday night"
+])
+def test_when_answers_resolve_a_weekday_to_its_date(sample_service, question, day) -> None:
+    """The sentence says "on Thursday"; the answer opens with the day that means, which the
+    citation check accepts because the quote states it (counted from the article's date)."""
+    answer = sample_service.ask(question, history=[])
+    assert answer.answer.startswith(day), answer.answer
+    cited = answer.citations[0]
+    assert cited.paragraph_text[cited.start:cited.end] == cited.quote

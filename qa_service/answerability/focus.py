@@ -29,6 +29,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 # Answer types and the question wordings that ask for them, checked in order.
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"\b(when|what (date|day|year|month|time)|which (year|day|month|date)|how long ago|since when)\b")),
+    # An amount of money: the answer must name a currency ("€9 billion"), not any number in the article.
+    ("money", re.compile(r"\bhow much (?:\w+ ){0,6}?(?:cost|costs|costing|spend|spent|pay|paid|invest|invested|"
+                         r"charge|charged|worth|raise|raised|borrow|borrowed|owe|owed|earn|earned)\b|"
+                         r"\bhow much money\b|\bwhat (?:price|cost|budget|fee|fine)\b|"
+                         r"\b(?:cost|price|budget|salary|turnover|revenue|fine) of\b")),
     ("number", re.compile(r"\bhow (many|much|long|far|big|large|old|often)\b|\bnumber of\b|"
                           r"\bwhat (percentage|share|amount|proportion|price|cost|figure)\b|"
                           r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),

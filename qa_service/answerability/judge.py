@@ -41,6 +41,8 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                          r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
                          re.IGNORECASE),
+    "money": re.compile(r"[€$£¥]|\b(?:euros?|dollars?|pounds?|pence|cents?|yen|yuan|renminbi|reais|real|rupees?|"
+                        r"francs?|roubles?|rubles?|kronor|krona|hryvnias?|pesos?|lira)\b|\b(?:US|EU)?\d[\d,.]*\s?(?:bn|m)\b"),
     "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
                          r"as a result|led to|reason|thanks to|given)\b", re.IGNORECASE),
     "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
@@ -197,7 +199,7 @@ class AnswerabilityJudge:
             "entity_unit": ent_unit / len(entities) if entities else 1.0,
             "entity_para": ent_para / len(entities) if entities else 1.0,
             "miss_max": miss / 6.0,
-            "type_ok": 1.0 if _carries(focus.answer_type, unit.text) else 0.0,
+            "type_ok": 1.0 if _carries(focus.answer_type, unit.text) or _names_person(focus, unit) else 0.0,
             "dense": max(para.dense_score or 0.0, 0.0),
             # Long multi-part questions are answerable with less of them in one sentence.
             "n_terms": min(len(focus.terms), 12) / 12.0,
@@ -299,6 +301,12 @@ def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
         if any(tokens(w) & asked for w in following):
             return True
     return False
+
+
+def _names_person(focus: QuestionFocus, unit: Unit) -> bool:
+    """"Who said ...?" is answered by "She said ..." when the sentence before names her: the
+    answerer then quotes both (see generators/extractive.with_antecedent)."""
+    return focus.answer_type == "person" and bool(unit.context) and _carries("person", unit.context)
 
 
 def _carries(answer_type: str, sentence: str) -> bool:

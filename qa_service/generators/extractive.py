@@ -60,6 +60,8 @@ class ExtractiveGenerator:
                 # "Why ...?" is answered by the reason, quoted as written ("because ...").
                 claims.append(Claim(text=clause[0].upper() + clause[1:], source=scored.unit.source, quote=clause))
                 continue
+            if judgement.focus.answer_type == "person" and (both := with_antecedent(scored, sources)):
+                text = both  # "Who said ...?": "She said ..." alone does not name her
             claims.append(Claim(text=text, source=scored.unit.source, quote=text))
         draft = Draft(claims=claims, support=judgement.probability)
         return dated(draft, sources) if judgement.focus.also_when else draft
@@ -84,6 +86,17 @@ class ExtractiveGenerator:
                 chosen.append(cand)
                 covered |= cand.matched
         return chosen
+
+
+def with_antecedent(scored: Scored, sources: list[RetrievedParagraph]) -> str | None:
+    """A pronoun-led sentence with the sentence before it (which the judge took as naming whom
+    the pronoun means), as one verbatim span of the paragraph; None if it opens with no pronoun."""
+    unit = scored.unit
+    if not unit.context:
+        return None
+    text = sources[unit.source - 1].text
+    start = text.rfind(unit.context, 0, unit.start)
+    return text[start:unit.end] if start >= 0 else None
 
 
 def dated(draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
