@@ -27,14 +27,14 @@ def _env(index_dir: Path) -> dict[str, str]:
 
 # Measured 2026-11-29 with `qa eval eval/gold/sample-test.jsonl --articles data/articles --json`
 # (extractive generator, the fitted answerability model with its topic feature): recall@10 1.0,
-# quote validity 1.0, answer match 0.90, abstention F1 0.706 (6 of 10 near misses refused, one
-# answerable question refused). The old word-overlap gate scored 0.778 F1 on this set but
+# quote validity 1.0, answer match 0.90, abstention F1 0.778 (7 of 10 near misses refused, one
+# answerable question refused; 0.706 and 6 of 10 before the money answer type). The old word-overlap gate scored 0.778 F1 on this set but
 # refused 26 of 28 readers' paraphrases; see README "Answerability figures".
 THRESHOLDS = {
     ("retrieval", "evidence_recall@10"): 0.95,
     ("citations", "quote_validity"): 1.0,
     ("answers", "answer_match"): 0.85,
-    ("abstention", "f1"): 0.60,
+    ("abstention", "f1"): 0.70,  # one refusal below the measured 7 of 10 (0.706); two below fails
 }
 
 
