@@ -126,11 +126,7 @@ def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) ->
         # A dated answer's "Reported <day>:" is the cited article's own publication date.
         rest = rest.replace(reported(published), " ")
     if m := _DATE_PREFIX.match(rest.lstrip()):
-        # "October 10, 2024: ... signed a pact on Thursday": a date the quote states, as written or as
-        # the day it means counted from its article's publication. Any other date is not the source's.
-        quote = claim.quote or ""
-        if m.group(1) not in quote and (not published or m.group(1) not in quoted_dates(quote, published)):
-            return False
+        # A date opening is checked once the paragraph finally cited is known (_dated_as).
         rest = rest.lstrip()[m.end():]
     rest = re.sub(r"[\"“”]", " ", rest)
     words = _content(rest)
@@ -142,16 +138,38 @@ def _outside_quote_supported(claim: Claim, sources: list[RetrievedParagraph]) ->
 _DATE_PREFIX = re.compile(r"((?:[A-Z][a-z]+ \d{1,2}, )?\d{4}|[A-Z][a-z]+ \d{4}):\s")  # as text.human_date writes
 
 
+_FUTURE = re.compile(r"\b(?:will|shall|is due|are due|is to|are to|plans? to|scheduled|expected to|next)\b",
+                     re.IGNORECASE)
+
+
 def quoted_dates(quote: str, published: str) -> set[str]:
     """The dates a quote states ("on Thursday", "in March", "2027"), resolved against the day its
-    article was published and written as answers write them (text.human_date)."""
+    article was published and written as answers write them (text.human_date). "will meet on
+    Thursday" is the Thursday after publication, "met on Thursday" the one before."""
     from qa_service.positions.dates import find_dates  # dateparser: loaded only when a claim is dated
 
     try:
         day = date.fromisoformat(published[:10])
     except ValueError:
         return set()
-    return {human_date(d.iso, d.precision) for d in find_dates(quote[:MAX_DATED_QUOTE], day) if d.year_known}
+    text = quote[:MAX_DATED_QUOTE]
+
+    def tense(offset: int) -> str:
+        return "future" if _FUTURE.search(text, max(0, offset - 60), offset) else "past"
+
+    return {human_date(d.iso, d.precision) for d in find_dates(text, day, tense) if d.year_known}
+
+
+def _dated_as(text: str, quote: str | None, cited: RetrievedParagraph) -> str:
+    """A date opening ("October 10, 2024: ...") stays only if the quote states that date, as written
+    or as the day it means counted from the publication of the article finally cited."""
+    m = _DATE_PREFIX.match(text)
+    if m is None:
+        return text
+    quote = quote or text[m.end():]
+    if m.group(1) in quote or (cited.published and m.group(1) in quoted_dates(quote, cited.published)):
+        return text
+    return text[m.end():]
 
 
 _REPORTED_PREFIX = re.compile(rf"^{REPORTED} [A-Z][a-z]+ \d{{1,2}}, \d{{4}}:\s*")
@@ -266,7 +284,8 @@ class Verifier:
             if claim.source:
                 diag["citations_removed"] += 1
             return None
-        return _reported_as(claim.text, sources[source - 1]), (source, *hit)
+        cited = sources[source - 1]
+        return _reported_as(_dated_as(claim.text, claim.quote, cited), cited), (source, *hit)
 
 
 def draft_claims(draft: Draft, n_sources: int) -> list[Claim]:

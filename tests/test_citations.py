@@ -108,3 +108,23 @@ def test_a_date_prefix_stays_only_if_the_quote_states_that_date():
     undated = para.model_copy(update={"published": None})
     assert verify(Draft(claims=[Claim(text=f"October 10, 2024: {quote}.", source=1, quote=quote)]),
                   [undated]).answer.startswith(quote)
+
+
+def test_a_date_opening_is_checked_against_the_article_finally_cited():
+    """Re-pointed to an article of March, "on Thursday" no longer means October 10."""
+    quote = "Ministers signed a water-sharing pact in Geneva on Thursday"
+    named = RetrievedParagraph(paragraph_id="a:p1", article_id="a", title="A", text="Nothing here.", score=1.0,
+                               published="2024-10-11")
+    holder = RetrievedParagraph(paragraph_id="b:p1", article_id="b", title="B", text=f"{quote}.", score=0.5,
+                                published="2024-03-15")
+    moved = verify(Draft(claims=[Claim(text=f"October 10, 2024: {quote}.", source=1, quote=quote)]), [named, holder])
+    assert moved.citations[0].paragraph_id == "b:p1"
+    assert moved.answer.startswith(quote), moved.answer
+
+
+def test_a_future_weekday_is_the_one_after_publication():
+    from qa_service.citations import quoted_dates
+
+    assert "October 17, 2024" in quoted_dates("The ministers will meet again on Thursday", "2024-10-11")
+    assert "October 10, 2024" in quoted_dates("The ministers met on Thursday", "2024-10-11")
+    assert "October 10, 2024" not in quoted_dates("The ministers will meet again on Thursday", "2024-10-11")

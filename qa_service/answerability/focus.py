@@ -30,10 +30,13 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"\b(when|what (date|day|year|month|time)|which (year|day|month|date)|how long ago|since when)\b")),
     # An amount of money: the answer must name a currency ("€9 billion"), not any number in the article.
-    ("money", re.compile(r"\bhow much (?:\w+ ){0,6}?(?:cost|costs|costing|spend|spent|pay|paid|invest|invested|"
-                         r"charge|charged|worth|raise|raised|borrow|borrowed|owe|owed|earn|earned)\b|"
-                         r"\bhow much money\b|\bwhat (?:price|cost|budget|fee|fine)\b|"
-                         r"\b(?:cost|price|budget|salary|turnover|revenue|fine) of\b")),
+    # Only wordings that ask for the amount itself: "why did the cost of living rise?" asks a reason,
+    # "how much did the ECB raise rates?" a number of points.
+    ("money", re.compile(r"\bhow much (?:\w+ ){0,6}?(?:cost|costs|costing|pay|paid|invest|invested|charge|charged|"
+                         r"worth|borrow|borrowed|owe|owed|earn|earned)\b|\bhow much money\b|"
+                         r"^what (?:price|fee|fine)\b(?!-)|"
+                         r"^(?:what|how much) (?:is|was|will be|would be) the (?:\w+ )?(?:cost|price|salary|budget|fee|fine) "
+                         r"of\b")),
     ("number", re.compile(r"\bhow (many|much|long|far|big|large|old|often)\b|\bnumber of\b|"
                           r"\bwhat (percentage|share|amount|proportion|price|cost|figure)\b|"
                           r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),

@@ -41,8 +41,10 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                          r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
                          re.IGNORECASE),
-    "money": re.compile(r"[€$£¥]|\b(?:euros?|dollars?|pounds?|pence|cents?|yen|yuan|renminbi|reais|real|rupees?|"
-                        r"francs?|roubles?|rubles?|kronor|krona|hryvnias?|pesos?|lira)\b|\b(?:US|EU)?\d[\d,.]*\s?(?:bn|m)\b"),
+    # A currency by symbol, code or name ("$2m", "EUR 9bn", "5bn reais"); a bare "10m" may be metres.
+    "money": re.compile(r"[€$£¥₹₽₩]|\b(?:USD|EUR|GBP|CHF|JPY|CNY|INR|RUB)\b|\b(?i:euros?|dollars?|pounds? sterling|"
+                        r"pounds|pence|cents?|yen|yuan|renminbi|reais|rupees?|francs?|roubles?|rubles?|kronor|krona|"
+                        r"hryvnias?|pesos?|lira|zloty)\b"),
     "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
                          r"as a result|led to|reason|thanks to|given)\b", re.IGNORECASE),
     "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
@@ -248,8 +250,10 @@ def _sentences(text: str) -> tuple[tuple[int, int, str], ...]:
     flagged = flagged_spans(text)
     for s, e in sentence_spans(text):
         sent = text[s:e]
-        if not any(fs < e and s < fe for fs, fe in flagged):
-            out.append((s, e, prev if _PRONOUN_LED.search(sent) else ""))
+        if any(fs < e and s < fe for fs, fe in flagged):
+            prev = ""  # a planted instruction is no one's antecedent
+            continue
+        out.append((s, e, prev if _PRONOUN_LED.search(sent) else ""))
         prev = sent
     return tuple(out)
 
@@ -306,7 +310,8 @@ def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
 def _names_person(focus: QuestionFocus, unit: Unit) -> bool:
     """"Who said ...?" is answered by "She said ..." when the sentence before names her: the
     answerer then quotes both (see generators/extractive.with_antecedent)."""
-    return focus.answer_type == "person" and bool(unit.context) and _carries("person", unit.context)
+    return (focus.answer_type == "person" and bool(unit.context) and _carries("person", unit.context)
+            and bool(STANCE_PATTERN.search(unit.context)))  # names someone as saying something, not "On Monday"
 
 
 def _carries(answer_type: str, sentence: str) -> bool:

@@ -60,8 +60,9 @@ class ExtractiveGenerator:
                 # "Why ...?" is answered by the reason, quoted as written ("because ...").
                 claims.append(Claim(text=clause[0].upper() + clause[1:], source=scored.unit.source, quote=clause))
                 continue
-            if judgement.focus.answer_type == "person" and (both := with_antecedent(scored, sources)):
-                text = both  # "Who said ...?": "She said ..." alone does not name her
+            if judgement.focus.answer_type == "person" and (both := with_antecedent(scored, sources)) and not any(
+                    c.source == scored.unit.source and c.quote and both.startswith(c.quote) for c in claims):
+                text = both  # "Who said ...?": "She said ..." alone does not name her (unless just quoted)
             claims.append(Claim(text=text, source=scored.unit.source, quote=text))
         draft = Draft(claims=claims, support=judgement.probability)
         return dated(draft, sources) if judgement.focus.also_when else draft
