@@ -38,8 +38,10 @@ $(VENV)/.test-deps-done: $(VENV)/.setup-done
 run: setup
 	$(VENV)/bin/qa serve --ingest-samples --host $(HOST) --port $(PORT)
 
+# Two test processes, a file each at a time (module fixtures stay shared): the suite is mostly
+# waiting on servers and subprocesses, so two cores finish it in about three quarters of the time.
 test: setup test-deps typecheck
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=25
 
 # The service and the tests' fakes against QAServiceProtocol (issue 11): mypy, config in pyproject.toml.
 typecheck: setup

@@ -95,3 +95,15 @@ def fake_embedder() -> FakeEmbedder:
 
 # The API's real uvicorn server (session-scoped), shared by test_api_integration and test_web_page.
 from live_server import live  # noqa: E402,F401
+
+# The longest files first: `make test` hands whole files to two processes (pytest-xdist,
+# --dist loadfile) in collection order, and these two would otherwise start last and run alone.
+FIRST = ("test_bbc_corpus.py", "test_concurrent_clients.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: the order within and among the other files is kept
