@@ -212,6 +212,24 @@ def test_members_of_a_body_come_from_the_index_built_once():
     assert mention.name == "Dmitry Peskov"
 
 
+def test_an_organisation_named_in_full_is_also_named_by_its_short_form():
+    """spaCy keeps "Chipmaker Veltra Semiconductors" (its sentence's first word included) and "Veltra"
+    as two organisations; a sentence saying "Veltra, which is headquartered in Eindhoven" names the
+    company the question names in full. A country inside a body's name stays a country."""
+    records = [ActorRecord(name="Chipmaker Veltra Semiconductors", kind="ORG"), ActorRecord(name="Veltra", kind="ORG"),
+               ActorRecord(name="Ukraine", kind="GPE"), ActorRecord(name="Ukraine's Foreign Ministry", kind="ORG"),
+               ActorRecord(name="NATO", kind="ORG"), ActorRecord(name="NATO Foreign Ministers", kind="ORG")]
+    found = ActorDirectory(lambda: records, lambda: 1)
+    (veltra,) = found.mentions("Where is the chipmaker Veltra Semiconductors headquartered?")
+    assert veltra.name == "Chipmaker Veltra Semiconductors" and "veltra" in veltra.keys
+    (ministry,) = found.mentions("What did Ukraine's Foreign Ministry say?")
+    assert "ukraine" not in ministry.keys  # a GPE inside an ORG's name
+    (ministers,) = found.mentions("What did the NATO Foreign Ministers decide?")
+    assert "nato" in ministers.keys  # ORG in ORG, at the start of its capitalised words
+    (short,) = found.mentions("Where is Veltra headquartered?")
+    assert short.name == "Veltra" and short.keys == ("veltra",)
+
+
 def test_every_actor_is_known_however_many_the_corpus_holds():
     """The directory once kept only the first 5,000 records (100k chunks hold 14,030); per-question work
     now goes through indexes by name, affiliation and title, which must find what a scan finds."""

@@ -64,6 +64,17 @@ def test_markdown_front_matter_and_headings():
     assert len(article.headings) == 3 and not any(p.text.startswith("#") for p in article.paragraphs)
 
 
+def test_broken_front_matter_values_are_not_taken_as_title_or_source(tmp_path):
+    """`title: [unclosed` is a YAML error, not a title: the `# Title` line stands instead."""
+    path = tmp_path / "broken-front.md"
+    path.write_text("---\ntitle: [unclosed\nsource: \"Reuters\nauthor: 'Ana Ruiz'\ncategory: [world]\n---\n"
+                    "# The real title\n\nBody text of the article.\n", encoding="utf-8")
+    (raw,), failures = _articles([path])
+    assert not failures
+    assert raw.title == "The real title" and raw.source is None
+    assert raw.author == "Ana Ruiz" and raw.category == "[world]"
+
+
 def test_jsonl_feed_keeps_ids_and_fields():
     articles, _ = _articles([SAMPLES / "feed.jsonl"])
     assert {a.feed_id for a in articles} == {"malawi-malaria-vaccine-expansion", "spain-train-drivers-strike-called-off"}

@@ -166,6 +166,9 @@ def test_find_actors_maps_question_names_to_canonical_actors(index) -> None:
     ]
     assert index.find_actors("What did the Kremlin spokesman say?") == ["Dmitry Peskov"]
     assert index.find_actors("What is the weather in Lisbon?") == []
+    # A possessive or a name before a full stop: "... from Rutte's." names Rutte as "Rutte's?" does.
+    assert index.find_actors("Compare Peskov's view with Rutte's.") == ["Dmitry Peskov", "Mark Rutte"]
+    assert index.find_actors("Tell me what Peskov said. And Rutte.") == ["Dmitry Peskov", "Mark Rutte"]
 
 
 def test_positions_for_gives_per_actor_entries(index) -> None:

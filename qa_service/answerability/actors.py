@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa_service.positions.models import ActorRecord
 from qa_service.text import PLACE_KINDS, STOP_WORDS, can_name, plain
@@ -211,10 +212,28 @@ class _Index:
                 longer = [o for o in out if (o.end - o.start) < (m.end - m.start)
                           and (o.start <= m.start < o.end or m.start <= o.start < m.end)]
                 if not longer:
+                    out = [self._with_short_form(o, m, question) for o in out]
                     continue
                 out = [o for o in out if o not in longer]
             out.append(m)
         return _spans_in(question, out)
+
+    def _with_short_form(self, long_: ActorMention, short: ActorMention, question: str) -> ActorMention:
+        """An organisation named in full ("chipmaker Veltra Semiconductors") is also named by the
+        short form the corpus knows as its own organisation ("Veltra, which is headquartered ...")
+        when that short form begins its capitalised words. A body inside another's name is not:
+        "Ukraine" in "Ukraine's Foreign Ministry" is a country."""
+        if not (long_.start <= short.start < long_.end):
+            return long_
+        kinds = {getattr(self.by_name.get(n.lower()), "kind", None) for n in (long_.name, short.name)}
+        # The name's words as the question writes them, less a leading lower-case descriptor.
+        words = long_.name.split()
+        while words and not re.search(rf"\b{re.escape(words[0])}\b", question):
+            words = words[1:]
+        short_words = short.name.split()
+        if kinds != {"ORG"} or words[: len(short_words)] != short_words or len(words) <= len(short_words):
+            return long_
+        return replace(long_, keys=tuple(dict.fromkeys((*long_.keys, *short.keys))))
 
     def _by_role(self, hay: str) -> list[ActorMention]:
         """ "<body>'s <title>" / "<body> <title>" / "the <title> of <body>" -> the person holding it."""

@@ -33,8 +33,10 @@ def _front_matter(text: str, raw: RawArticle) -> str:
     for line in lines[1:end]:
         if ":" not in line:
             continue
-        key, value = (s.strip().strip("'\"") for s in line.split(":", 1))
-        key = key.lower()
+        name, written = line.split(":", 1)
+        key, value = name.strip().lower(), _scalar(written)
+        if value is None:
+            continue  # broken ("title: [unclosed"): the `# Title` line or the file name stands instead
         if key in _META_KEYS:
             setattr(raw, key, value or None)
         elif key in ("published", "date", "published_at"):
@@ -42,6 +44,18 @@ def _front_matter(text: str, raw: RawArticle) -> str:
         elif key == "id":
             raw.feed_id = value
     return "\n".join(lines[end + 1 :])
+
+
+def _scalar(value: str) -> str | None:
+    """A front matter value as text: quotes taken off, None for one left open or a bracket never
+    closed, which YAML would reject and which is no title or source."""
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        return value[1:-1] if len(value) > 1 and value[-1] == value[0] else None
+    opened = value[:1]
+    if opened in ("[", "{") and ("]" if opened == "[" else "}") not in value:
+        return None
+    return value
 
 
 def _inline_text(token: Token) -> str:
