@@ -40,8 +40,10 @@ run: setup
 
 # Two test processes, a file each at a time (module fixtures stay shared): the suite is mostly
 # waiting on servers and subprocesses, so two cores finish it in about three quarters of the time.
+# --no-loadscope-reorder: files in collection order (tests/conftest.py puts the longest first),
+# not by their number of tests, which put the two one-test longest files last.
 test: setup test-deps typecheck
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The service and the tests' fakes against QAServiceProtocol (issue 11): mypy, config in pyproject.toml.
 typecheck: setup

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from qa_service.answerability.focus import split_when
+from qa_service.answerability.focus import QUESTION_WORDS, split_when
 from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify, dated
@@ -31,6 +31,31 @@ _COMPARISON = re.compile(r"\b(differ\w*|compar\w*|agree\w*|disagree\w*|contrast\
 
 def is_comparison(question: str) -> bool:
     return bool(_COMPARISON.search(question))
+
+
+# The date a statement was made is not the date of what it is about: "Veltra said on Monday that it
+# would decide next year whether to build a second plant" does not date the plant's opening.
+_REPORTING = re.compile(r"\b(?:say|says|said|tell|tells|told|announce[ds]?|state[ds]?|added|report(?:s|ed)?|"
+                        r"confirm(?:s|ed)?|declare[ds]?|warn(?:s|ed)?)\b", re.IGNORECASE)
+_LOWER_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
+
+
+def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
+    """Of a sentence's events (description, event): a statement's when the question asks when
+    something was said; else the one sharing a word of what the question asks (its lower-case
+    words, names aside); failing that the first, unless that one only dates a statement."""
+    question = question[:2000]
+    if _REPORTING.search(question):  # "When did Veltra say it would ...?" asks the statement's date
+        said = next((e for description, e in events if _REPORTING.search(description)), None)
+        if said is not None:
+            return said
+    asked = {w[:5] for w in _LOWER_WORD.findall(question) if w not in QUESTION_WORDS}
+    for description, event in events:
+        if any(w[:5] in asked for w in _LOWER_WORD.findall(description.lower()) if w not in QUESTION_WORDS):
+            return event
+    if not events or (_REPORTING.search(events[0][0]) and not _REPORTING.search(question)):
+        return None
+    return events[0][1]
 
 
 # What the parties are compared on: "How do Rutte and Peskov differ on Ukraine joining NATO?"
@@ -119,7 +144,7 @@ class StructuredGenerator:
               ) -> Draft:
         kind = classify(question)
         if kind == "when":
-            return self._dated(self.base.draft(question, sources, judgement), sources)
+            return self._dated(question, self.base.draft(question, sources, judgement), sources)
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         claims: list[Claim] = []
@@ -140,7 +165,7 @@ class StructuredGenerator:
             return dated(draft, sources) if split_when(question)[1] else draft
         return self.base.draft(question, sources, judgement)
 
-    def _dated(self, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
+    def _dated(self, question: str, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
         """Prefix the chosen sentence with the normalised date of the event it states.
 
         The sentence is the extractive choice (best at matching the question); the layer
@@ -152,7 +177,7 @@ class StructuredGenerator:
         para = sources[first.source - 1]
         quote = first.quote or first.text
         events = [e for e in self.layer.events_in(para.paragraph_id) if e.quote in quote or quote in e.quote]
-        if events:
-            event = events[0]
+        event = asked_event(question, [(e.description, e) for e in events])
+        if event is not None:
             first.text = f"{human_date(event.date, event.precision)}: {first.text}"
         return draft

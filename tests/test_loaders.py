@@ -67,12 +67,13 @@ def test_markdown_front_matter_and_headings():
 def test_broken_front_matter_values_are_not_taken_as_title_or_source(tmp_path):
     """`title: [unclosed` is a YAML error, not a title: the `# Title` line stands instead."""
     path = tmp_path / "broken-front.md"
-    path.write_text("---\ntitle: [unclosed\nsource: \"Reuters\nauthor: 'Ana Ruiz'\ncategory: [world]\n---\n"
+    path.write_text("---\ntitle: [unclosed\nsource: \"Reuters\nauthor: 'Ana Ruiz'\ncategory: [world]\n"
+                    "\"url\": '\"No deal\" fears grow'\n---\n"
                     "# The real title\n\nBody text of the article.\n", encoding="utf-8")
     (raw,), failures = _articles([path])
     assert not failures
     assert raw.title == "The real title" and raw.source is None
-    assert raw.author == "Ana Ruiz" and raw.category == "[world]"
+    assert raw.author == "Ana Ruiz" and raw.category == "[world]" and raw.url == '"No deal" fears grow'
 
 
 def test_jsonl_feed_keeps_ids_and_fields():

@@ -171,6 +171,18 @@ def test_find_actors_maps_question_names_to_canonical_actors(index) -> None:
     assert index.find_actors("Tell me what Peskov said. And Rutte.") == ["Dmitry Peskov", "Mark Rutte"]
 
 
+def test_find_actors_keeps_the_dots_of_names(tmp_path, nlp) -> None:
+    """Dropping a full stop after a word must not lose the dot inside "St. Louis Fed"."""
+    raw = RawArticle(title="Fed holds rates", blocks=[(None, "The St. Louis Fed said on Tuesday that inflation was easing."),
+                                                      (None, "President James Bullard said rates would stay high.")],
+                     path="fed.txt", origin="fed.txt")
+    idx = PositionsIndex(Settings(index_dir=tmp_path), nlp)
+    idx.update_article(build_article(raw, "fed"))
+    named = {n.lower() for n in idx.find_actors("What did the St. Louis Fed say?")}
+    assert any("st. louis" in n for n in named), named
+    assert idx.find_actors("What did Bullard say about the St. Louis Fed.")[:1] == ["James Bullard"]
+
+
 def test_positions_for_gives_per_actor_entries(index) -> None:
     per = index.positions_for(["NATO", "Ukraine", "Russia"], topic="membership")
     assert per["NATO"][0].actor == "Mark Rutte" and per["NATO"][0].topic == "NATO membership"

@@ -143,7 +143,7 @@ def test_slow_answer_is_acked_at_once_and_posted_later(server, mock, service) ->
     msg = mock.add_message("C12", f"<@{BOT_USER_ID}> A slow question?")
     started = time.monotonic()
     assert post_event(server, mention_event(msg, "C12")).status_code == 200
-    assert time.monotonic() - started < 1.0  # Slack wants the ack within 3 s
+    assert time.monotonic() - started < 2.0  # before the answer (2 s); Slack wants the ack within 3 s
     replies_in(mock, "C12", msg["ts"])
     assert time.monotonic() - started >= 2.0
 

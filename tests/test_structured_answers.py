@@ -24,6 +24,32 @@ def test_when_question_answers_with_the_normalised_date(sample_service):
     assert "starting December 3" in c.quote and c.paragraph_id.endswith(":p2")
 
 
+def test_a_when_answer_is_dated_by_the_event_asked_not_by_the_statement(sample_service):
+    """"Veltra ... said on Monday that it would decide next year whether to build a second plant":
+    Monday dates the statement, next year the decision; neither dates the plant's opening."""
+    said = sample_service.ask("When did Veltra say it would decide on a second plant?")
+    decide = sample_service.ask("When will Veltra decide on its second plant?")
+    opening = sample_service.ask("When will Veltra's second European plant open in Poland?")
+    for answer in (said, decide, opening):
+        _check_citations(answer)
+        assert "would decide next year" in answer.answer, answer.answer
+    assert said.answer.startswith("October 21, 2024:"), said.answer
+    assert decide.answer.startswith("2025:"), decide.answer
+    assert opening.answer.startswith("Veltra, which"), opening.answer  # no date put on the opening
+
+
+def test_asked_event_prefers_what_the_question_asks() -> None:
+    from qa_service.structured import asked_event
+
+    events = [("Veltra said on Monday", "monday"), ("it would decide next year", "next year")]
+    assert asked_event("When will Veltra decide?", events) == "next year"
+    assert asked_event("When did Veltra announce its decision?", events) == "monday"
+    assert asked_event("When will the plant open?", events) is None  # only a statement's date first
+    assert asked_event("When will the plant open?", [("the plant opens in 2027", 2027)]) == 2027
+    assert asked_event("When will the plant open?", [("prices rose in 2027", 2027)]) == 2027  # the sentence's date
+    assert asked_event("When?", []) is None
+
+
 def test_position_question_retrieves_the_actors_statement_first(sample_service):
     answer = sample_service.ask("What is Peskov's view?")
     assert not answer.abstained

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -221,19 +220,25 @@ class _Index:
     def _with_short_form(self, long_: ActorMention, short: ActorMention, question: str) -> ActorMention:
         """An organisation named in full ("chipmaker Veltra Semiconductors") is also named by the
         short form the corpus knows as its own organisation ("Veltra, which is headquartered ...")
-        when that short form begins its capitalised words. A body inside another's name is not:
-        "Ukraine" in "Ukraine's Foreign Ministry" is a country."""
+        when that short form begins the name after any descriptor the question writes in lower
+        case. Only the short form's own names join, not its people; a body inside another's name
+        is not one ("Ukraine" in "Ukraine's Foreign Ministry" is a country)."""
         if not (long_.start <= short.start < long_.end):
             return long_
-        kinds = {getattr(self.by_name.get(n.lower()), "kind", None) for n in (long_.name, short.name)}
-        # The name's words as the question writes them, less a leading lower-case descriptor.
-        words = long_.name.split()
-        while words and not re.search(rf"\b{re.escape(words[0])}\b", question):
-            words = words[1:]
-        short_words = short.name.split()
-        if kinds != {"ORG"} or words[: len(short_words)] != short_words or len(words) <= len(short_words):
+        long_record, short_record = self.by_name.get(long_.name.lower()), self.by_name.get(short.name.lower())
+        if long_record is None or short_record is None or {long_record.kind, short_record.kind} != {"ORG"}:
             return long_
-        return replace(long_, keys=tuple(dict.fromkeys((*long_.keys, *short.keys))))
+        words, short_words = long_.name.lower().split(), short.name.lower().split()
+        low = question.lower()
+        at = low.find(long_.text.split()[0]) if long_.text.split() else -1
+        for i in range(len(words) - len(short_words) + 1):
+            if words[i : i + len(short_words)] == short_words:
+                # The words before the short form must be the question's lower-case descriptor.
+                lead = question[at : at + len(" ".join(words[:i]))] if at >= 0 else ""
+                if i == 0 or (lead and lead == lead.lower()):
+                    return replace(long_, keys=tuple(dict.fromkeys((*long_.keys, *self.names(short_record)))))
+                break
+        return long_
 
     def _by_role(self, hay: str) -> list[ActorMention]:
         """ "<body>'s <title>" / "<body> <title>" / "the <title> of <body>" -> the person holding it."""

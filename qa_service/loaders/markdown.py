@@ -34,7 +34,7 @@ def _front_matter(text: str, raw: RawArticle) -> str:
         if ":" not in line:
             continue
         name, written = line.split(":", 1)
-        key, value = name.strip().lower(), _scalar(written)
+        key, value = name.strip().strip("'\"").lower(), _scalar(written)
         if value is None:
             continue  # broken ("title: [unclosed"): the `# Title` line or the file name stands instead
         if key in _META_KEYS:
@@ -47,11 +47,14 @@ def _front_matter(text: str, raw: RawArticle) -> str:
 
 
 def _scalar(value: str) -> str | None:
-    """A front matter value as text: quotes taken off, None for one left open or a bracket never
-    closed, which YAML would reject and which is no title or source."""
+    """A front matter value as text: quotes taken off, None for a quote never closed or a bracket
+    never closed, which is no title or source ("title: [unclosed"). A quote closed before the end
+    ('"No deal" fears grow') keeps the value as written."""
     value = value.strip()
     if value[:1] in ("'", '"'):
-        return value[1:-1] if len(value) > 1 and value[-1] == value[0] else None
+        if len(value) > 1 and value[-1] == value[0]:
+            return value[1:-1]
+        return value if value[0] in value[1:] else None
     opened = value[:1]
     if opened in ("[", "{") and ("]" if opened == "[" else "}") not in value:
         return None

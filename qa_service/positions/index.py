@@ -134,16 +134,23 @@ class PositionsIndex:
         entries are affiliated so). Bodies and countries come back as the name to pass to
         positions_for(), which then gathers every actor affiliated with them.
         """
-        # The possessive goes after the punctuation, so that "Rutte's?" at the end names Rutte too,
-        # and a full stop after a word goes ("... from Rutte's."), not the dots of "u.s.".
-        haystack = " " + _FULL_STOP.sub("", _POSSESSIVE.sub("", re.sub(r"[^a-z0-9.' ]+", " ",
-                                                                          normalise(text).lower()) + " "))
+        # The possessive goes after the punctuation, so that "Rutte's?" at the end names Rutte too.
+        haystack = " " + _POSSESSIVE.sub("", re.sub(r"[^a-z0-9.' ]+", " ", normalise(text).lower()) + " ")
+        # Keys keep their dots ("u.s.", "st. louis"); a full stop after a word ("... from Rutte's.")
+        # is matched in a copy without it, of the same length so that positions agree.
+        stopped = _FULL_STOP.sub(" ", haystack)
+
+        def find(key: str) -> int:
+            pos = haystack.find(f" {key} ")
+            return pos if pos >= 0 else stopped.find(f" {key} ")
+
         # Only actors with a key among the question's word spans can match: look up those spans
         # that are keys. Sending every span (1,100 for a long question, names run to 22 words)
         # cost 7 ms a question at 100k chunks, mostly in building the query.
         generation = self.version()  # read once: both caches below belong to the same generation
         keys, longest = self._name_keys(generation)
-        spans = [span for span in question_spans(haystack, longest) if span in keys]
+        spans = [span for span in dict.fromkeys([*question_spans(haystack, longest), *question_spans(stopped, longest)])
+                 if span in keys]
         names, group_rows = self.store.named_in(spans) if spans else (set(), [])
         forms = self._name_forms(generation, names | {name for _, name in group_rows})
         found: list[tuple[int, int, str]] = []  # (start, end, name) of each match in the question
@@ -155,12 +162,12 @@ class PositionsIndex:
             if kind == "PERSON":
                 candidates.append(name.split()[-1])
             for key in actor_keys(candidates):
-                pos = haystack.find(f" {key} ")
+                pos = find(key)
                 if pos >= 0 and len(key) > 2 and can_name(key, text, place=kind in PLACE_KINDS):
                     found.append((pos, pos + len(key), name if kind == "PERSON" else normalise(name)))
                     break
         for group in groups:
-            pos = haystack.find(f" {group.lower()} ")
+            pos = find(group.lower())
             if pos >= 0 and can_name(normalise(group).lower(), text, place=True):  # bodies and countries
                 found.append((pos, pos + len(group), group))
         out: list[str] = []
