@@ -40,15 +40,18 @@ _REPORTING = re.compile(r"\b(?:say|says|said|tell|tells|told|announce[ds]?|state
 _LOWER_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
 
 
+def asks_when_said(question: str) -> bool:
+    return bool(_REPORTING.search(question[:2000]))
+
+
 def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     """Of a sentence's events (description, event): a statement's when the question asks when
-    something was said; else the one sharing a word of what the question asks (its lower-case
+    something was said (None if the sentence dates no statement); else the one sharing a word of what the question asks (its lower-case
     words, names aside); failing that the first, unless that one only dates a statement."""
     question = question[:2000]
-    if _REPORTING.search(question):  # "When did Veltra say it would ...?" asks the statement's date
-        said = next((e for description, e in events if _REPORTING.search(description)), None)
-        if said is not None:
-            return said
+    if asks_when_said(question):  # "When did Veltra say it would ...?" asks the statement's date,
+        # never the date of what was said ("... join by the end of 2025").
+        return next((e for description, e in events if _REPORTING.search(description)), None)
     asked = {w[:5] for w in _LOWER_WORD.findall(question) if w not in QUESTION_WORDS}
     for description, event in events:
         if any(w[:5] in asked for w in _LOWER_WORD.findall(description.lower()) if w not in QUESTION_WORDS):
@@ -180,4 +183,6 @@ class StructuredGenerator:
         event = asked_event(question, [(e.description, e) for e in events])
         if event is not None:
             first.text = f"{human_date(event.date, event.precision)}: {first.text}"
+        elif asks_when_said(question):
+            return dated(draft, sources)  # a statement the sentence does not date: the day it was reported
         return draft

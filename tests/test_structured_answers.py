@@ -48,6 +48,16 @@ def test_asked_event_prefers_what_the_question_asks() -> None:
     assert asked_event("When will the plant open?", [("the plant opens in 2027", 2027)]) == 2027
     assert asked_event("When will the plant open?", [("prices rose in 2027", 2027)]) == 2027  # the sentence's date
     assert asked_event("When?", []) is None
+    # When something was said, never the date of what was said: the sentence may date no statement.
+    assert asked_event("When did Eder say they should join?", [("join by the end of 2025", 2025)]) is None
+
+
+def test_when_something_was_said_undated_is_the_day_it_was_reported(sample_service):
+    """"She said ... called on Germany and Slovenia to join by the end of 2025": 2025 is when they
+    should join; the statement is dated by its article, as "What did X say, and when?" is."""
+    answer = sample_service.ask("When did Vonlanthen say Germany and Slovenia should join the pact?")
+    _check_citations(answer)
+    assert answer.answer.startswith("Reported October 11, 2024: She said"), answer.answer
 
 
 def test_position_question_retrieves_the_actors_statement_first(sample_service):
