@@ -46,8 +46,9 @@ def asks_when_said(question: str) -> bool:
 
 def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     """Of a sentence's events (description, event): a statement's when the question asks when
-    something was said (None if the sentence dates no statement); else the one sharing a word of what the question asks (its lower-case
-    words, names aside); failing that the first, unless that one only dates a statement."""
+    something was said (None if the sentence dates no statement); else the one sharing a word of
+    what the question asks (its lower-case words, names aside); failing that the first, unless
+    that one only dates a statement."""
     question = question[:2000]
     if asks_when_said(question):  # "When did Veltra say it would ...?" asks the statement's date,
         # never the date of what was said ("... join by the end of 2025").
@@ -56,7 +57,7 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     for description, event in events:
         if any(w[:5] in asked for w in _LOWER_WORD.findall(description.lower()) if w not in QUESTION_WORDS):
             return event
-    if not events or (_REPORTING.search(events[0][0]) and not _REPORTING.search(question)):
+    if not events or _REPORTING.search(events[0][0]):  # (a question asking when it was said left above)
         return None
     return events[0][1]
 
