@@ -64,7 +64,9 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
 
 # What the parties are compared on: "How do Rutte and Peskov differ on Ukraine joining NATO?"
 # compares two people, not Ukraine and NATO as well.
-_TOPIC = re.compile(r"\b(?:on|about|over|regarding|concerning|towards?|with regard to|in their views? of)\s",
+# A "that" clause is what is agreed on: "Do NATO allies agree that Ukraine's future lies in the alliance?"
+# asks NATO's view, not how NATO and Ukraine compare.
+_TOPIC = re.compile(r"\b(?:on|about|over|regarding|concerning|towards?|with regard to|in their views? of|that)\s",
                     re.IGNORECASE)
 
 
@@ -82,45 +84,55 @@ class StructuredLayer:
         self.positions = positions
         self.paragraph = paragraph  # (article_id, paragraph_id) -> RetrievedParagraph
         # covers(), boost() and draft() each ask for one question's focus: look it up once.
-        self._focus: OrderedDict[tuple[str, object], list[tuple[str, str, Any]]] = OrderedDict()
+        self._focus: OrderedDict[tuple[str, object], tuple[list[tuple[str, str, Any]], bool]] = OrderedDict()
         self._remembered = remembered
         self._lock = threading.Lock()
 
     def focus(self, question: str) -> list[tuple[str, str, Any]]:
         """(actor or "", paragraph_id, entry) the layer says answer this question, best first."""
+        return list(self._looked_up(question)[0])
+
+    def compares(self, question: str) -> bool:
+        """The question compares two or more parties it names before its topic, each with statements."""
+        found, compares = self._looked_up(question)
+        return compares and len(found) >= 2
+
+    def _looked_up(self, question: str) -> tuple[list[tuple[str, str, Any]], bool]:
         key = (question, self.positions.version())  # a re-extracted article changes the answer
         with self._lock:
             if key in self._focus:
                 self._focus.move_to_end(key)
-                return list(self._focus[key])
+                return self._focus[key]
         found = self._find_focus(question)
         with self._lock:
             self._focus[key] = found
             while len(self._focus) > self._remembered:
                 self._focus.popitem(last=False)
-        return list(found)
+        return found
 
-    def _find_focus(self, question: str) -> list[tuple[str, str, Any]]:
+    def _find_focus(self, question: str) -> tuple[list[tuple[str, str, Any]], bool]:
         kind = classify(question)
         if kind == "when":
-            return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)]
+            return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)], False
         if kind not in ("position", "what", "who", "yesno"):
-            return []
+            return [], False
         actors = self.positions.find_actors(question)
-        if len(actors) > 2 and is_comparison(question) and len(parties := self.positions.find_actors(
+        compares = False
+        if len(actors) >= 2 and is_comparison(question) and len(parties := self.positions.find_actors(
                 compared_part(question))) >= 2:
-            actors = parties
+            actors, compares = parties, True
         if not actors:
-            return []
+            return [], False
         best = self.positions.best_positions(actors, topic=question)
-        return [(actor, entry.paragraph_id, entry) for actor in actors if (entry := best.get(actor)) is not None]
+        return [(actor, entry.paragraph_id, entry) for actor in actors if (entry := best.get(actor)) is not None
+                ], compares
 
     def events_in(self, paragraph_id: str) -> list[Any]:
         return list(self.positions.events_in(paragraph_id))
 
     def covers(self, question: str) -> bool:
         """A comparison naming two or more actors that each have attributed statements."""
-        return classify(question) != "when" and is_comparison(question) and len(self.focus(question)) >= 2
+        return classify(question) != "when" and self.compares(question)
 
     def boost(self, question: str, hits: list[RetrievedParagraph], k: int) -> list[RetrievedParagraph]:
         focus = self.focus(question)
@@ -152,7 +164,7 @@ class StructuredGenerator:
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         claims: list[Claim] = []
-        if len(focus) >= 2 and is_comparison(question):
+        if self.layer.compares(question):
             for actor, pid, entry in focus:
                 if pid not in index:
                     continue

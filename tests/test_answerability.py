@@ -71,6 +71,9 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("According to the article, is Zelensky open to partial returns?", "yesno"),
     ("What is the position of Ukraine's Foreign Ministry on NATO membership?", "stance"),
     ("What, according to Peskov, is the threat?", "stance"),
+    ("Which job did Rutte hold before leading NATO?", "role"),
+    ("What is Peskov's title?", "role"),
+    ("What role did Germany play in the talks?", "what"),  # what it did, not a job
 ])
 def test_answer_type(question: str, kind: str) -> None:
     assert answer_type(question) == kind
@@ -450,3 +453,33 @@ def test_she_said_carries_a_person_only_when_the_sentence_before_names_a_speaker
     (unit,) = [u for u in units(sources) if u.text.startswith("She said")]
     scored = j.score(j.analyse("Who said the deal was dead?"), unit, sources)
     assert scored.features["type_ok"] == (1.0 if names else 0.0)
+
+
+def test_a_stance_question_is_answered_only_by_its_speakers_words() -> None:
+    # Trump's claim names Trump and the claim, but the question asks what Zelensky said of it.
+    p = para("Trump has claimed he could end the war within 24 hours. Rutte met Trump in Florida.")
+    q = "What did Zelensky say about Trump's claim that he could end the war in 24 hours?"
+    assert judge().analyse(q).speaker is not None
+    assert not judge().judge(q, [p]).ranked
+    quoted = para("Zelensky dismissed Trump's claim that he could end the war within 24 hours.")
+    assert judge().judge(q, [quoted]).ranked
+    # No name before the stance word, or a yes/no question about a source: no speaker to require.
+    assert judge().analyse("What stance did Rutte take on talks?").speaker is None
+    assert judge().analyse("Does the Verge article suggest that Rutte wants talks?").speaker is None
+
+
+def test_the_word_for_the_asked_type_is_not_a_focus_term() -> None:
+    # "year" is what the answer gives ("the 1994 Budapest Memorandum"), not a word it must hold.
+    terms = [t.text for t in judge().analyse("In what year was the Budapest Memorandum signed?").terms]
+    assert "year" not in terms and "signed" in terms
+    assert "Besides" not in [t.text for t in judge().analyse("Besides Ukraine, which region was discussed?").terms]
+
+
+def test_a_job_held_before_is_the_former_one() -> None:
+    p = para("At the meeting, the new Secretary General, Mark Rutte, called for aid. Rutte, a former Dutch "
+             "Prime Minister, said Ukraine must be strong.")
+    j = judge().judge("Which job did Rutte hold before leading NATO?", [p])
+    assert j.focus.answer_type == "role"
+    assert "former Dutch Prime Minister" in j.ranked[0].unit.text
+    now = judge().judge("What is Rutte's job?", [p])
+    assert "Secretary General" in now.ranked[0].unit.text

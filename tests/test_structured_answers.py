@@ -109,3 +109,13 @@ def test_compared_part_stops_at_the_topic() -> None:
     assert compared_part("How do Rutte and Peskov differ on Ukraine joining NATO?") == "How do Rutte and Peskov differ "
     assert compared_part("Compare what Lang and Reinhardt said about subsidies") == "Compare what Lang and Reinhardt said "
     assert compared_part("What did Peskov say about NATO?") == "What did Peskov say about NATO?"  # no comparison
+    assert compared_part("Do NATO allies agree that Ukraine's future lies in the alliance?") == "Do NATO allies agree "
+
+
+def test_agreeing_that_something_is_so_is_one_partys_view_not_a_comparison(sample_service):
+    """NATO agrees that Ukraine's future lies in the alliance: Ukraine is what is agreed on, not a party."""
+    answer = sample_service.ask("Do NATO allies agree that Ukraine's future lies in the alliance?")
+    _check_citations(answer)
+    assert not answer.abstained
+    assert "Rutte clarified that while NATO members agree" in answer.answer
+    assert "Ukraine: " not in answer.answer and "NATO: " not in answer.answer, answer.answer

@@ -22,9 +22,20 @@ QUESTION_WORDS = STOP_WORDS | frozenset(
     """many much being position stance view views say says think thinks thought about according article
     articles report reported reports tell told mention mentioned any some kind sort type way ways happen
     happened happens take took place exactly other s get got make made described describe describes
-    consider considered""".split()
+    consider considered besides apart aside except excluding""".split()
 )
+# The word naming the asked answer type is what the answer gives, not what it must mention: "In what
+# year was the Memorandum signed?" is answered by "the 1994 Budapest Memorandum", with no "year" in it.
+_ASKED_WORDS: dict[str, frozenset[str]] = {
+    "date": frozenset("year years date dates day days month months time".split()),
+    "number": frozenset("number numbers amount percentage share proportion figure".split()),
+    "place": frozenset("place city country town region location".split()),
+    "role": frozenset("job jobs role roles post posts title titles office occupation profession".split()),
+}
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
+
+_STANCE_ASK = re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
+                         r"react\w*|respond\w*|prefer\w*|want\w*)\b", re.IGNORECASE)
 
 # Answer types and the question wordings that ask for them, checked in order.
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -42,11 +53,14 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
                           r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),
     ("reason", re.compile(r"^(why)\b|\bwhy\b|\bfor what reason\b|\bwhat (caused|led to|prompted)\b")),
     ("place", re.compile(r"\bwhere\b|\bin which (city|country|place|region|town)\b|\bwhich (city|country|town)\b")),
+    # Someone's job: "Which job did Rutte hold before leading NATO?", "What is Peskov's title?". Not
+    # "what role did Germany play", which asks what it did.
+    ("role", re.compile(r"^(?!.*\bplay(?:s|ed|ing)?\b).*(?:\b(?:what|which) (?:\w+ ){0,2}?|['’]s (?:\w+ )?)"
+                        r"(?:job|post|title|occupation|profession|role)\b")),
     ("person", re.compile(r"^(who|whom|whose)\b|\bwhich (person|official|leader|minister|player|company)\b")),
     ("list", re.compile(r"\bwhich (\w+ ){0,2}(countries|nations|states|companies|people|players|teams|groups|cities|"
                         r"regions|firms|leaders|officials)\b|\bname (the|all)\b|\blist\b")),
-    ("stance", re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
-                          r"react\w*|respond\w*|prefer\w*|want\w*)\b", re.IGNORECASE)),
+    ("stance", _STANCE_ASK),
     ("yesno", re.compile(r"^(does|did|do|is|are|was|were|can|could|will|would|has|have|had|should)\b")),
 ]
 
@@ -117,6 +131,7 @@ class QuestionFocus:
     answer_type: str
     terms: list[FocusTerm] = field(default_factory=list)
     also_when: bool = False  # "..., and when?": the answer is dated (see split_when)
+    speaker: int | None = None  # index of the term naming whose stance is asked ("What did Rutte say ...?")
 
     @property
     def total_weight(self) -> float:
@@ -129,11 +144,14 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
     focus = QuestionFocus(question=question, answer_type=answer_type(question), also_when=split_when(question)[1])
     mentions = actors.mentions(question) if actors is not None else []
     taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # each term's offset in the question
     for m in mentions:
         stems = frozenset(s for k in m.keys for s in tokenize(k))
         weight = max((word_weight(w) for w in m.text.split()), default=3.0)
         focus.terms.append(FocusTerm(text=m.text, stems=stems, weight=max(weight, 3.0), entity=True, actor=m))
         taken.append((m.start, m.end))
+        starts.append(m.start)
+    asked = _ASKED_WORDS.get(focus.answer_type, frozenset())
     first = True
     for match in _WORD.finditer(question):
         word = match.group(0).strip(".'’")
@@ -146,7 +164,7 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
         if low.endswith("'s"):
             low = low[:-2]
             word = word[:-2]
-        if low in QUESTION_WORDS or len(low) < 2 and not low.isdigit():
+        if low in QUESTION_WORDS or low in asked or len(low) < 2 and not low.isdigit():
             continue
         stems = frozenset(tokenize(word))
         if not stems:
@@ -156,4 +174,24 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
         if any(t.stems == stems for t in focus.terms):
             continue
         focus.terms.append(FocusTerm(text=word, stems=stems, weight=word_weight(word), entity=is_name))
+        starts.append(start)
+    if focus.answer_type == "stance":
+        focus.speaker = _speaker(question, focus.terms, starts)
     return focus
+
+
+def _speaker(question: str, terms: list[FocusTerm], starts: list[int]) -> int | None:
+    """The name just before the question's first stance word: "What did Zelensky say about Trump's
+    claim?" asks Zelensky's words, so a sentence quoting only Trump is no answer. None when no name
+    comes first ("What stance did Germany take?"): then any named party may hold it. Only "what"/"how"
+    questions: "Does the Verge article suggest ...?" and "... according to TechCrunch" name a source."""
+    low = question.lower()
+    low = low if len(low) == len(question) else question  # offsets must stay the terms'
+    if not re.match(r"\W*(?:what|how)\b", low):
+        return None
+    cue = next((m.start() for m in _STANCE_ASK.finditer(low)
+                if not m.group(0).startswith("according") and not _verb_as_noun(low, m)), None)
+    if cue is None:
+        return None
+    before = [(start, i) for i, (t, start) in enumerate(zip(terms, starts, strict=True)) if t.entity and start < cue]
+    return max(before)[1] if before else None

@@ -34,6 +34,8 @@ FEATURES = ("cov_exact", "cov_soft", "topic_soft", "entity_unit", "entity_para",
 
 _PRONOUN_LED = re.compile(r"^\W*(he|she|they|it|his|her|their|the (?:organi[sz]ation|alliance|minister|president|"
                           r"company|group|government|ministry|official|spokesman|spokeswoman))\b", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:before|previous(?:ly)?|former(?:ly)?|earlier|prior|past|used to)\b", re.IGNORECASE)
+_FORMER = re.compile(r"\b(?:former(?:ly)?|ex-|previously|then-|once|until)", re.IGNORECASE)
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
@@ -49,11 +51,17 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
                          r"as a result|led to|reason|thanks to|given)\b", re.IGNORECASE),
     "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
+    # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
+    "role": re.compile(r"\b(?:president|prime minister|minister|secretary|chancellor|spokes(?:man|woman|person)|"
+                       r"chief|head|director|chair(?:man|woman)?|ceo|governor|mayor|ambassador|commander|leader|"
+                       r"representative|commissioner|senator|premier|executive|founder|coach|manager|captain|"
+                       r"editor|professor|judge|envoy|advis[eo]r|official|king|queen)s?\b", re.IGNORECASE),
     # Attributions, plus the verbs of wanting and weighing a reader's "position" question asks about.
     "stance": re.compile(STANCE_PATTERN.pattern + r"|\b(?:focus|prefer|want|need|priorit|fear|hope|consider)\w*\b",
                          re.IGNORECASE),
 }
 COUNT_BONUS = 1.0  # a rule, not fitted: the number that counts the asked thing is the answer
+FORMER_BONUS = 1.0  # a rule, not fitted: "which job did X hold before ...?" asks the former one
 MAX_SOURCES = 8
 MAX_UNITS = 120  # bounded work per question
 
@@ -209,6 +217,8 @@ class AnswerabilityJudge:
         rank = self.model.rank(features)
         if focus.answer_type == "number" and _counts_asked(unit.text, focus, tokens):
             rank += COUNT_BONUS  # "3 berths" answers "how many berths" better than any other number
+        if focus.answer_type == "role" and _PAST.search(focus.question) and _FORMER.search(unit.text):
+            rank += FORMER_BONUS
         return Scored(unit=unit, features=features, logit=self.model.logit(features), rank=rank, matched=matched)
 
 
@@ -226,8 +236,11 @@ class _Tokens:
 def eligible(focus: QuestionFocus, scored: Scored) -> bool:
     """The issue's rule, not a fitted one: the answering sentence carries the asked answer type and
     names what the question names, at least half of it (readers name a setting the article gave
-    earlier, "arabica futures", or a government by its capital, "Berlin"); the model weighs the rest."""
-    return bool(scored.features["type_ok"]) and scored.features["entity_unit"] >= 0.5
+    earlier, "arabica futures", or a government by its capital, "Berlin"); the model weighs the rest.
+    A stance question's speaker is the exception: "What did Zelensky say about Trump's claim?" is not
+    answered by Trump's claim."""
+    return (bool(scored.features["type_ok"]) and scored.features["entity_unit"] >= 0.5
+            and (focus.speaker is None or focus.speaker in scored.matched))
 
 
 def units(sources: list[RetrievedParagraph]) -> list[Unit]:
