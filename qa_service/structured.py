@@ -21,7 +21,7 @@ from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify, dated
 from qa_service.models import RetrievedParagraph
-from qa_service.text import human_date
+from qa_service.text import base_form, human_date
 
 # A question compares actors only when it says so; "What did Peskov say about NATO?" names
 # NATO as a topic, not as a second actor.
@@ -44,19 +44,25 @@ def asks_when_said(question: str) -> bool:
     return bool(_REPORTING.search(question[:2000]))
 
 
+def asked_words(text: str) -> set[str]:
+    """A text's lower-case words (names aside), irregular pasts as their base form, cut to five
+    letters so that "opens" meets "open" and "began" meets "begin"."""
+    return {base_form(w)[:5] for w in _LOWER_WORD.findall(text[:2000]) if w not in QUESTION_WORDS}
+
+
 def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     """Of a sentence's events (description, event): a statement's when the question asks when
-    something was said (None if the sentence dates no statement); else the one sharing a word of
-    what the question asks (its lower-case words, names aside); failing that the first, unless
-    that one only dates a statement."""
+    something was said (None if the sentence dates no statement); else the one sharing most words
+    of what the question asks (see asked_words); failing that the first, unless that one only
+    dates a statement."""
     question = question[:2000]
     if asks_when_said(question):  # "When did Veltra say it would ...?" asks the statement's date,
         # never the date of what was said ("... join by the end of 2025").
         return next((e for description, e in events if _REPORTING.search(description)), None)
-    asked = {w[:5] for w in _LOWER_WORD.findall(question) if w not in QUESTION_WORDS}
-    for description, event in events:
-        if any(w[:5] in asked for w in _LOWER_WORD.findall(description.lower()) if w not in QUESTION_WORDS):
-            return event
+    asked = asked_words(question)
+    shared = [len(asked & asked_words(description.lower())) for description, _ in events]
+    if shared and max(shared) > 0:
+        return events[shared.index(max(shared))][1]
     if not events or _REPORTING.search(events[0][0]):  # (a question asking when it was said left above)
         return None
     return events[0][1]
@@ -181,6 +187,22 @@ class StructuredGenerator:
             return dated(draft, sources) if split_when(question)[1] else draft
         return self.base.draft(question, sources, judgement)
 
+    def _better_event(self, question: str, event: Any | None, sources: list[RetrievedParagraph],
+                      ) -> tuple[Any, int] | None:
+        """The layer's best-matching event for the question, with its source number, when its clause
+        shares more of the question's words than `event` (the chosen sentence's) and its paragraph is
+        among the sources; else None."""
+        asked = asked_words(question)
+        have = len(asked & asked_words(event.description.lower())) if event is not None else 0
+        index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
+        best: tuple[int, Any] | None = None
+        for _, pid, candidate in self.layer.focus(question):
+            shared = len(asked & asked_words(candidate.description.lower()))
+            if pid in index and shared > max(have, best[0] if best else 0) and candidate.quote in sources[
+                    index[pid] - 1].text:
+                best = (shared, candidate)
+        return (best[1], index[best[1].paragraph_id]) if best else None
+
     def _dated(self, question: str, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
         """Prefix the chosen sentence with the normalised date of the event it states.
 
@@ -194,6 +216,12 @@ class StructuredGenerator:
         quote = first.quote or first.text
         events = [e for e in self.layer.events_in(para.paragraph_id) if e.quote in quote or quote in e.quote]
         event = asked_event(question, [(e.description, e) for e in events])
+        if not asks_when_said(question) and (better := self._better_event(question, event, sources)) is not None:
+            # "When did Brazil's coffee frost hit?": the sentence most like the question ("the losses
+            # could also hit next year's crop") may date something else; "The frost hit on Monday
+            # night" states the asked event itself.
+            event, index = better
+            first = draft.claims[0] = Claim(text=event.quote, source=index, quote=event.quote)
         if event is not None:
             first.text = f"{human_date(event.date, event.precision)}: {first.text}"
         elif asks_when_said(question):

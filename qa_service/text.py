@@ -64,6 +64,36 @@ STANCE_PATTERN = re.compile(
     + r")\w*\b|\b(?:said|told|according to)\b", re.IGNORECASE)
 
 
+# Past forms of common irregular verbs: "When did the pilot begin?" asks about "which began in 2019",
+# and "break ground" about "broke ground"; a prefix or suffix rule cannot see that.
+_IRREGULAR = {past: base for base, forms in (
+    ("begin", "began begun"), ("break", "broke broken"), ("bring", "brought"), ("build", "built"),
+    ("buy", "bought"), ("choose", "chose chosen"), ("come", "came"), ("do", "did done"), ("draw", "drew drawn"),
+    ("drive", "drove driven"), ("eat", "ate eaten"), ("fall", "fell fallen"), ("feel", "felt"),
+    ("fight", "fought"), ("find", "found"), ("fly", "flew flown"), ("forbid", "forbade forbidden"),
+    ("freeze", "froze frozen"), ("get", "got gotten"), ("give", "gave given"), ("go", "went gone"),
+    ("grow", "grew grown"), ("hang", "hung"), ("hear", "heard"), ("hide", "hid hidden"), ("hold", "held"),
+    ("keep", "kept"), ("know", "knew known"), ("lay", "laid"), ("lead", "led"), ("leave", "left"),
+    ("lend", "lent"), ("lose", "lost"), ("make", "made"), ("mean", "meant"), ("meet", "met"), ("pay", "paid"),
+    ("ride", "rode ridden"), ("ring", "rang rung"), ("rise", "rose risen"), ("run", "ran"), ("say", "said"),
+    ("see", "saw seen"), ("sell", "sold"), ("send", "sent"), ("shake", "shook shaken"), ("shoot", "shot"),
+    ("sing", "sang sung"), ("sink", "sank sunk"), ("sit", "sat"), ("speak", "spoke spoken"),
+    ("spend", "spent"), ("stand", "stood"), ("steal", "stole stolen"), ("strike", "struck stricken"),
+    ("swear", "swore sworn"), ("take", "took taken"), ("teach", "taught"), ("tear", "tore torn"),
+    ("tell", "told"), ("think", "thought"), ("throw", "threw thrown"), ("understand", "understood"),
+    ("wake", "woke woken"), ("wear", "wore worn"), ("win", "won"), ("withdraw", "withdrew withdrawn"),
+    ("write", "wrote written"), ("arise", "arose arisen"), ("bear", "bore born borne"), ("bind", "bound"),
+    ("seek", "sought"), ("slide", "slid"), ("spin", "spun"), ("stick", "stuck"), ("sweep", "swept"),
+    ("swim", "swam swum"), ("weep", "wept"), ("wind", "wound"), ("overtake", "overtook overtaken"),
+    ("undertake", "undertook undertaken"), ("forecast", "forecast"), ("rebuild", "rebuilt"),
+) for past in forms.split()}
+
+
+def base_form(word: str) -> str:
+    """The base form of an irregular verb's past ("began" -> "begin"); any other word unchanged."""
+    return _IRREGULAR.get(word, word)
+
+
 def plain(text: str) -> str:
     """Lower-case words between single spaces, possessive 's dropped: " kremlin spokesman "."""
     text = re.sub(r"['’]s\b", "", text.lower())

@@ -48,6 +48,9 @@ def test_asked_event_prefers_what_the_question_asks() -> None:
     assert asked_event("When will the plant open?", [("the plant opens in 2027", 2027)]) == 2027
     assert asked_event("When will the plant open?", [("prices rose in 2027", 2027)]) == 2027  # the sentence's date
     assert asked_event("When?", []) is None
+    # The event sharing most of the question's words, irregular pasts included ("began" for "begin").
+    assert asked_event("When did the pilot begin?", [("extended from July", 7), ("the pilot began in 2019", 2019)]) == 2019
+    assert asked_event("When did the frost hit?", [("could hit next year", 2025), ("the frost hit on Monday", 1)]) == 1
     # When something was said, never the date of what was said: the sentence may date no statement.
     assert asked_event("When did Eder say they should join?", [("join by the end of 2025", 2025)]) is None
 
@@ -119,3 +122,14 @@ def test_agreeing_that_something_is_so_is_one_partys_view_not_a_comparison(sampl
     assert not answer.abstained
     assert "Rutte clarified that while NATO members agree" in answer.answer
     assert "Ukraine: " not in answer.answer and "NATO: " not in answer.answer, answer.answer
+
+
+def test_a_when_answer_states_the_asked_event_not_a_sentence_that_only_shares_its_words(sample_service):
+    """"...analysts warned the losses could also hit next year's crop because frost damages..." names
+    Brazil, coffee, frost and "hit", but dates next year's crop; "The frost hit on Monday night" is
+    the asked event."""
+    answer = sample_service.ask("When did Brazil's coffee frost hit?")
+    _check_citations(answer)
+    assert answer.answer.startswith("July 29, 2024: The frost hit on Monday night"), answer.answer
+    began = sample_service.ask("When did the Malawi pilot begin?")
+    assert began.answer.startswith("April 2019:"), began.answer
