@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from qa_service.answerability.actors import ActorDirectory
+from qa_service.answerability.comparison import merged, parties, party_question
 from qa_service.answerability.judge import AnswerabilityJudge, AnswerabilityModel
 from qa_service.answerability.vectors import WordVectors
 from qa_service.chunking import Chunker
@@ -399,6 +400,11 @@ def build_parts(settings: Settings, store: ChromaStore, retriever: HybridRetriev
 
 def _retrieve(retriever: HybridRetriever, layer: Any | None, k: int, question: str,
               filters: dict[str, Any]) -> list[RetrievedParagraph]:
+    if (names := parties(question)) and not (layer is not None and layer.covers(question)):
+        # A comparison of parties the positions layer does not know: each party's own question is
+        # searched, so that each party's statements are among the sources (see comparison.py).
+        lists = [retriever.search(party_question(question, name), k=k, filters=filters) for name in names]
+        return merged([*lists, retriever.search(question, k=k, filters=filters)], k)
     hits = retriever.search(question, k=k, filters=filters)
     if layer is not None and not filters:
         hits = layer.boost(question, hits, k)

@@ -16,22 +16,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from qa_service.answerability.comparison import compared_part, is_comparison
 from qa_service.answerability.focus import QUESTION_WORDS, split_when
 from qa_service.answerability.judge import Judgement
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify, dated
 from qa_service.models import RetrievedParagraph
 from qa_service.text import base_form, human_date
-
-# A question compares actors only when it says so; "What did Peskov say about NATO?" names
-# NATO as a topic, not as a second actor.
-_COMPARISON = re.compile(r"\b(differ\w*|compar\w*|agree\w*|disagree\w*|contrast\w*|versus|vs\.?|both|each|"
-                         r"similar\w*|respectively)\b", re.IGNORECASE)
-
-
-def is_comparison(question: str) -> bool:
-    return bool(_COMPARISON.search(question))
-
 
 # The date a statement was made is not the date of what it is about: "Veltra said on Monday that it
 # would decide next year whether to build a second plant" does not date the plant's opening.
@@ -66,22 +57,6 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     if not events or _REPORTING.search(events[0][0]):  # (a question asking when it was said left above)
         return None
     return events[0][1]
-
-
-# What the parties are compared on: "How do Rutte and Peskov differ on Ukraine joining NATO?"
-# compares two people, not Ukraine and NATO as well.
-# A "that" clause is what is agreed on: "Do NATO allies agree that Ukraine's future lies in the alliance?"
-# asks NATO's view, not how NATO and Ukraine compare.
-_TOPIC = re.compile(r"\b(?:on|about|over|regarding|concerning|towards?|with regard to|in their views? of|that)\s",
-                    re.IGNORECASE)
-
-
-def compared_part(question: str) -> str:
-    """The question up to the first topic preposition after its comparison word (the whole question
-    when there is none): the actors named there are the ones compared."""
-    cue = _COMPARISON.search(question)
-    topic = _TOPIC.search(question, cue.end()) if cue else None
-    return question[: topic.start()] if topic else question
 
 
 class StructuredLayer:
@@ -166,7 +141,7 @@ class StructuredGenerator:
               ) -> Draft:
         kind = classify(question)
         if kind == "when":
-            return self._dated(question, self.base.draft(question, sources, judgement), sources)
+            return self._dated(question, self.base.draft(question, sources, judgement), sources, judgement)
         focus = self.layer.focus(question)
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         claims: list[Claim] = []
@@ -188,22 +163,25 @@ class StructuredGenerator:
         return self.base.draft(question, sources, judgement)
 
     def _better_event(self, question: str, event: Any | None, sources: list[RetrievedParagraph],
-                      ) -> tuple[Any, int] | None:
+                      judgement: Judgement) -> tuple[Any, int] | None:
         """The layer's best-matching event for the question, with its source number, when its clause
-        shares more of the question's words than `event` (the chosen sentence's) and its paragraph is
-        among the sources; else None."""
+        shares more of the question's words than `event` (the chosen sentence's) and its sentence is
+        one the judge found could answer (it names what the question names: "the Chips Act came into
+        force in 2023" does not answer when Lisbon's levy comes into force); else None."""
         asked = asked_words(question)
         have = len(asked & asked_words(event.description.lower())) if event is not None else 0
+        answering = {(s.unit.source, s.unit.text) for s in judgement.ranked}
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         best: tuple[int, Any] | None = None
         for _, pid, candidate in self.layer.focus(question):
             shared = len(asked & asked_words(candidate.description.lower()))
-            if pid in index and shared > max(have, best[0] if best else 0) and candidate.quote in sources[
-                    index[pid] - 1].text:
+            if pid in index and shared > max(have, best[0] if best else 0) and (
+                    index[pid], candidate.quote) in answering:
                 best = (shared, candidate)
         return (best[1], index[best[1].paragraph_id]) if best else None
 
-    def _dated(self, question: str, draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
+    def _dated(self, question: str, draft: Draft, sources: list[RetrievedParagraph],
+               judgement: Judgement | None = None) -> Draft:
         """Prefix the chosen sentence with the normalised date of the event it states.
 
         The sentence is the extractive choice (best at matching the question); the layer
@@ -216,7 +194,8 @@ class StructuredGenerator:
         quote = first.quote or first.text
         events = [e for e in self.layer.events_in(para.paragraph_id) if e.quote in quote or quote in e.quote]
         event = asked_event(question, [(e.description, e) for e in events])
-        if not asks_when_said(question) and (better := self._better_event(question, event, sources)) is not None:
+        if not asks_when_said(question) and judgement is not None and (
+                better := self._better_event(question, event, sources, judgement)) is not None:
             # "When did Brazil's coffee frost hit?": the sentence most like the question ("the losses
             # could also hit next year's crop") may date something else; "The frost hit on Monday
             # night" states the asked event itself.

@@ -46,6 +46,8 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("What is the population of Kyiv?", "number"),
     ("How much will the Dresden plant cost?", "money"),  # a currency, not any number, answers it
     ("How much money has the EU pledged?", "money"),
+    ("How much public money has Berlin pledged?", "money"),
+    ("How much will hiring the 1,200 drivers cost?", "money"),
     ("What is the salary of Veltra's chief executive?", "money"),
     ("How much did prices rise?", "number"),
     ("How much water will be recycled?", "number"),

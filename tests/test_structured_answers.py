@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from qa_service.models import RetrievedParagraph
+
 
 def _check_citations(answer) -> None:
     for c in answer.citations:
@@ -133,3 +135,48 @@ def test_a_when_answer_states_the_asked_event_not_a_sentence_that_only_shares_it
     assert answer.answer.startswith("July 29, 2024: The frost hit on Monday night"), answer.answer
     began = sample_service.ask("When did the Malawi pilot begin?")
     assert began.answer.startswith("April 2019:"), began.answer
+    # An event of another article shares "come into force" but names nothing the question names.
+    levy = sample_service.ask("When does Lisbon's higher tourist levy come into force?")
+    assert "Lisbon" in levy.answer and "Chips Act" not in levy.answer, levy.answer
+
+
+def test_parties_of_a_comparison() -> None:
+    from qa_service.answerability.comparison import parties, party_question
+
+    q = "Compare the positions of Alpenkraft and Terre del Po on the water pact."
+    assert parties(q) == ["Alpenkraft", "Terre del Po"]
+    assert party_question(q, "Terre del Po") == "What did Terre del Po say on the water pact?"
+    assert parties("How do Albuquerque and Mendes differ on the frost damage?") == ["Albuquerque", "Mendes"]
+    assert parties("How do Ursula von der Leyen and Rutte differ?") == ["Ursula von der Leyen", "Rutte"]
+    assert parties("How did Austria's climate minister and the Alpine Rivers Alliance view the pact differently?") \
+        == ["Austria's climate minister", "Alpine Rivers Alliance"]
+    assert parties("Do both TechCrunch and The Verge report that prices rose?") == []  # a yes/no question
+    assert parties("What is Rutte's position on peace talks versus military aid for Ukraine?") == []  # two topics
+    assert parties("How did the minister and the union view the deal differently?") == []  # no names
+    assert parties("What did Peskov say about NATO?") == []  # no comparison
+    six = "How do " + " and ".join(f"Party{i}" for i in range(6)) + " differ?"
+    assert parties(six) == []  # more parties than a comparison has
+    assert parties("How do " + "A and " * 200 + "B differ?") == []  # read up to 500 characters only
+
+
+def test_merged_hits_take_each_party_in_turn_once() -> None:
+    from qa_service.answerability.comparison import merged
+
+    def hit(pid: str) -> RetrievedParagraph:
+        return RetrievedParagraph(paragraph_id=pid, article_id="a", title="t", text=pid, score=1.0)
+
+    lists = [[hit("a1"), hit("a2"), hit("x")], [hit("b1"), hit("x"), hit("b3")], [hit("q1")]]
+    assert [h.paragraph_id for h in merged(lists, k=6)] == ["a1", "b1", "q1", "a2", "x", "b3"]
+
+
+def test_a_comparison_of_parties_the_layer_does_not_know_is_answered_party_by_party(sample_service):
+    """The positions layer has no statement of Terre del Po's: each party's question is searched and
+    judged, and the answer gives each party's own sentence under its name."""
+    q = "Compare the positions of Alpenkraft and Terre del Po on the water pact."
+    assert not sample_service.pipeline.parts.generator.layer.covers(q)
+    answer = sample_service.ask(q)
+    _check_citations(answer)
+    assert answer.answer.startswith("Alpenkraft: Alpenkraft, the Austrian utility"), answer.answer
+    assert "Terre del Po: The Po Valley farmers’ association Terre del Po demanded" in answer.answer
+    # A near miss stays refused: neither party said anything about cruise ship fees.
+    assert sample_service.ask("How do Kallas and Zelensky differ on cruise ship fees?").abstained

@@ -43,8 +43,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
     # An amount of money: the answer must name a currency ("€9 billion"), not any number in the article.
     # Only wordings that ask for the amount itself: "why did the cost of living rise?" asks a reason,
     # "how much did the ECB raise rates?" a number of points.
-    ("money", re.compile(r"\bhow much (?:\w+ ){0,6}?(?:cost|costs|costing|pay|paid|invest|invested|charge|charged|"
-                         r"worth|borrow|borrowed|owe|owed|earn|earned)\b|\bhow much money\b|"
+    ("money", re.compile(r"\bhow much (?:[\w,.'’-]+ ){0,6}?(?:cost|costs|costing|pay|paid|invest|invested|charge|"
+                         r"charged|worth|borrow|borrowed|owe|owed|earn|earned)\b|\bhow much (?:[\w-]+ )?money\b|"
                          r"^what (?:price|fee|fine)\b(?!-)|"
                          r"^(?:what|how much) (?:is|was|will be|would be) the (?:\w+ )?(?:cost|price|salary|budget|fee|fine) "
                          r"of\b")),

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from qa_service.answerability.actors import ActorDirectory
+from qa_service.answerability.comparison import parties, party_question
 from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
 from qa_service.models import RetrievedParagraph
@@ -91,6 +92,8 @@ class Judgement:
     focus: QuestionFocus
     ranked: list[Scored]  # candidate answer sentences, most likely answer first
     features: dict[str, float]
+    # A comparison judged party by party (see comparison.py): each party's name and judgement.
+    parts: list[tuple[str, Judgement]] = field(default_factory=list)
 
     @property
     def best(self) -> Scored | None:
@@ -146,6 +149,20 @@ class AnswerabilityJudge:
         a pronoun's antecedent, or as its article's outlet, title or date) and carries the asked answer
         type can answer. Not strict (LLM generators): the best sentence, whatever it lacks, so that only
         questions plainly off the corpus are blocked and the model's own judgement decides near misses."""
+        whole = self._judge(question, sources, strict=strict, threshold=threshold)
+        if whole.answerable or not strict or not (names := parties(question)):
+            return whole
+        # No sentence answers the comparison whole: it is answered if each party's question is.
+        parts = [(name, self._judge(party_question(question, name), sources, strict=True, threshold=threshold))
+                 for name in names]
+        if not all(j.answerable for _, j in parts):
+            return whole
+        weakest = min((j for _, j in parts), key=lambda j: j.probability)
+        return Judgement(probability=weakest.probability, answerable=True, focus=whole.focus,
+                         ranked=[j.ranked[0] for _, j in parts], features=weakest.features, parts=parts)
+
+    def _judge(self, question: str, sources: list[RetrievedParagraph], *, strict: bool,
+               threshold: float | None) -> Judgement:
         focus = self.analyse(question)
         scored = [self.score(focus, u, sources) for u in units(sources)]
         scored.sort(key=lambda s: -s.rank)

@@ -52,6 +52,11 @@ class ExtractiveGenerator:
         judgement = judgement or self.judge.judge(question, sources)
         if not judgement.ranked:
             return Draft(abstain_reason="no_sentences", support=judgement.probability)
+        if judgement.parts:  # a comparison, judged party by party: one claim each, under its name
+            return Draft(claims=[Claim(text=f"{name}: {trim(best.unit.text)}", source=best.unit.source,
+                                       quote=trim(best.unit.text))
+                                 for name, part in judgement.parts if (best := part.best) is not None],
+                         support=judgement.probability)
         chosen = self._choose(judgement)
         claims = []
         for scored in chosen:
