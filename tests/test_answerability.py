@@ -73,6 +73,7 @@ def para(text: str, pid: str = "a:p1") -> RetrievedParagraph:
     ("According to the article, is Zelensky open to partial returns?", "yesno"),
     ("What is the position of Ukraine's Foreign Ministry on NATO membership?", "stance"),
     ("What, according to Peskov, is the threat?", "stance"),
+    ("What did Rutte say about when Ukraine could join?", "stance"),  # his words, not a date
     ("Which job did Rutte hold before leading NATO?", "role"),
     ("What is Peskov's title?", "role"),
     ("What role did Germany play in the talks?", "what"),  # what it did, not a job
@@ -485,3 +486,24 @@ def test_a_job_held_before_is_the_former_one() -> None:
     assert "former Dutch Prime Minister" in j.ranked[0].unit.text
     now = judge().judge("What is Rutte's job?", [p])
     assert "Secretary General" in now.ranked[0].unit.text
+
+
+def test_a_name_matches_without_its_accents() -> None:
+    p = para("Measurements showed the Rhône Glacier had retreated by 42 metres in a single year.")
+    j = judge().judge("By how much did the Rhone Glacier shrink in a single year?", [p])
+    assert j.ranked and j.ranked[0].features["entity_unit"] == 1.0
+
+
+def test_only_a_number_of_the_counted_thing_gets_the_count_bonus() -> None:
+    p = para("The glacier retreated by 42 metres in a single year. The pact is reviewed every three years.")
+    j = judge().judge("By how much did the glacier shrink in a single year?", [p])
+    assert "42 metres" in j.ranked[0].unit.text  # "three years" does not count what is asked
+    q = para("Kyiv asked for help in 2024. Kyiv has requested 20 new air defense systems from NATO members.")
+    assert "20 new air defense" in judge().judge("How many air defense systems has Kyiv requested?", [q]).ranked[0].unit.text
+    from qa_service.answerability.judge import _counts_asked
+
+    j = judge()
+    shrink = j.analyse("By how much did the glacier shrink in a single year?")
+    assert not _counts_asked("The pact is reviewed every three years.", shrink, j.tokens)
+    systems = j.analyse("How many air defense systems has Kyiv requested?")
+    assert _counts_asked("Kyiv has requested 20 new air defense systems.", systems, j.tokens)

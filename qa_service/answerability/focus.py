@@ -37,9 +37,14 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 _STANCE_ASK = re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
                          r"react\w*|respond\w*|prefer\w*|want\w*)\b", re.IGNORECASE)
 
+# "When" asks for a date unless it opens what someone said something about: "What did Rutte say
+# about when Ukraine could join?" asks for his words.
+ASKS_WHEN = r"(?<!about )(?<!on )(?<!of )(?<!over )(?<!regarding )when"
+
 # Answer types and the question wordings that ask for them, checked in order.
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
-    ("date", re.compile(r"\b(when|what (date|day|year|month|time)|which (year|day|month|date)|how long ago|since when)\b")),
+    ("date", re.compile(rf"\b({ASKS_WHEN}|what (date|day|year|month|time)|which (year|day|month|date)|how long ago|"
+                        r"since when)\b")),
     # An amount of money: the answer must name a currency ("€9 billion"), not any number in the article.
     # Only wordings that ask for the amount itself: "why did the cost of living rise?" asks a reason,
     # "how much did the ECB raise rates?" a number of points.

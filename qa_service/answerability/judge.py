@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -134,7 +135,9 @@ def sigmoid(x: float) -> float:
 class AnswerabilityJudge:
     def __init__(self, tokenize: Callable[[str], list[str]], model: AnswerabilityModel,
                  vectors: WordVectors | None = None, actors: ActorDirectory | None = None) -> None:
-        self.tokenize = tokenize  # the BM25 analyser: same stems and spelling folding as the index
+        # The BM25 analyser (same stems and spelling folding as the index), accents aside: a reader
+        # types "Rhone" for "Rhône".
+        self.tokenize = tokenize = _without_accents(tokenize)
         self.model = model
         self.vectors = vectors
         self.actors = actors
@@ -239,6 +242,14 @@ class AnswerabilityJudge:
         return Scored(unit=unit, features=features, logit=self.model.logit(features), rank=rank, matched=matched)
 
 
+def _without_accents(tokenize: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    def tokens(text: str) -> list[str]:
+        if text.isascii():
+            return tokenize(text)
+        return tokenize("".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)))
+    return tokens
+
+
 class _Tokens:
     """The analyser's stems of a text, kept across questions: the same paragraphs come back for
     many questions, and stemming them was half of the judgement's time."""
@@ -327,9 +338,17 @@ def _soft(similarity: float) -> float:
     return max(0.0, min(1.0, (similarity - 0.25) / 0.35))
 
 
+# The thing a question counts: "how many berths", "the number of air defense systems".
+_COUNTED = re.compile(r"\b(?:how many|number of)\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
+
+
 def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
-    """A number directly before (within two words) a focus term of the question."""
-    asked = {s for t in focus.terms if not t.entity for s in t.stems}
+    """A number directly before (within two words) a word of what the question counts. "By how much
+    did the glacier shrink in a single year?" counts nothing: "every three years" is no answer."""
+    counted = _COUNTED.search(focus.question)
+    if counted is None:
+        return False
+    asked = tokens(counted.group(1)) & {s for t in focus.terms if not t.entity for s in t.stems}
     for m in _TYPE_CUES["number"].finditer(sentence):
         following = sentence[m.end():].split()[:2]
         if any(tokens(w) & asked for w in following):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from qa_service.answerability.focus import split_when
+from qa_service.answerability.focus import ASKS_WHEN, split_when
 from qa_service.answerability.judge import AnswerabilityJudge, Judgement, Scored
 from qa_service.citations import Claim, Draft
 from qa_service.models import RetrievedParagraph
@@ -22,7 +22,7 @@ def classify(question: str) -> str:
     """Coarse question kind used by the positions layer (when / position / who / yesno / what);
     "What did X say, and when?" is the kind of its main question (see split_when)."""
     q = split_when(question)[0].lower().strip()
-    if re.search(r"\b(when|what date|what day|what year|which year|which day|how long ago)\b", q):
+    if re.search(rf"\b({ASKS_WHEN}|what date|what day|what year|which year|which day|how long ago)\b", q):
         return "when"
     if re.search(r"\bhow (many|much)\b|\bnumber of\b|\bwhat (percentage|share|amount)\b", q):
         return "how_many"
