@@ -338,17 +338,16 @@ def _soft(similarity: float) -> float:
     return max(0.0, min(1.0, (similarity - 0.25) / 0.35))
 
 
-# The thing a question counts: "how many berths", "the number of air defense systems".
-_COUNTED = re.compile(r"\b(?:how many|number of)\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
+# A question that counts something: "how many berths", "the number of air defense systems".
+_COUNTS = re.compile(r"\b(?:how many|number of)\b", re.IGNORECASE)
 
 
 def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
-    """A number directly before (within two words) a word of what the question counts. "By how much
-    did the glacier shrink in a single year?" counts nothing: "every three years" is no answer."""
-    counted = _COUNTED.search(focus.question)
-    if counted is None:
+    """A number directly before (within two words) a focus term of a question that counts. "By how
+    much did the glacier shrink in a single year?" counts nothing: "every three years" is no answer."""
+    if not _COUNTS.search(focus.question):
         return False
-    asked = tokens(counted.group(1)) & {s for t in focus.terms if not t.entity for s in t.stems}
+    asked = {s for t in focus.terms if not t.entity for s in t.stems}
     for m in _TYPE_CUES["number"].finditer(sentence):
         following = sentence[m.end():].split()[:2]
         if any(tokens(w) & asked for w in following):
