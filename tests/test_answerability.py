@@ -507,13 +507,3 @@ def test_only_a_number_of_the_counted_thing_gets_the_count_bonus() -> None:
     assert not _counts_asked("The pact is reviewed every three years.", shrink, j.tokens)
     systems = j.analyse("How many air defense systems has Kyiv requested?")
     assert _counts_asked("Kyiv has requested 20 new air defense systems.", systems, j.tokens)
-
-
-def test_a_stance_question_about_a_topic_needs_a_sentence_touching_it() -> None:
-    # The mayor speaks, but of overnight visitors, not of cruise ship fees: a near miss.
-    p = para("Mayor Henrique Moura said the city had welcomed 7.5 million overnight visitors last year.")
-    assert not judge().judge("What did Mayor Henrique Moura say about cruise ship fees?", [p]).ranked
-    fees = para("Mayor Henrique Moura said cruise passengers would pay a fee of 2 euros from March.")
-    assert judge().judge("What did Mayor Henrique Moura say about cruise ship fees?", [fees]).ranked
-    # A yes/no question, or a "talk about" with no topic named, is not held to it.
-    assert judge().judge("Did Mayor Henrique Moura say the city welcomed visitors?", [p]).ranked

@@ -265,23 +265,10 @@ def eligible(focus: QuestionFocus, scored: Scored) -> bool:
     """The issue's rule, not a fitted one: the answering sentence carries the asked answer type and
     names what the question names, at least half of it (readers name a setting the article gave
     earlier, "arabica futures", or a government by its capital, "Berlin"); the model weighs the rest.
-    Two exceptions for stance questions: the speaker must be named ("What did Zelensky say about
-    Trump's claim?" is not answered by Trump's claim), and a topic asked about must be touched."""
+    A stance question's speaker is the exception: "What did Zelensky say about Trump's claim?" is not
+    answered by Trump's claim."""
     return (bool(scored.features["type_ok"]) and scored.features["entity_unit"] >= 0.5
-            and (focus.speaker is None or focus.speaker in scored.matched)
-            and (not _asks_about(focus) or any(i in scored.matched for i, t in enumerate(focus.terms) if not t.entity)))
-
-
-# "What did X say about Y?", "How did X vote on Y?": the topic the question names after its preposition.
-_ABOUT = re.compile(r"^\W*(?:what|how)\b.*?\b(?:about|on|regarding|concerning|over)\s+\w", re.IGNORECASE)
-
-
-def _asks_about(focus: QuestionFocus) -> bool:
-    """A "what/how" stance question with a topic: the answer must say something of that topic, in at
-    least one of its words (exactly or softly); Moura's words on overnight visitors do not answer
-    "What did Moura say about cruise ship fees?"."""
-    return (focus.answer_type == "stance" and any(not t.entity for t in focus.terms)
-            and bool(_ABOUT.search(focus.question[:500])))
+            and (focus.speaker is None or focus.speaker in scored.matched))
 
 
 def units(sources: list[RetrievedParagraph]) -> list[Unit]:
