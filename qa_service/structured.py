@@ -41,6 +41,11 @@ def asked_words(text: str) -> set[str]:
     return {base_form(w)[:5] for w in _LOWER_WORD.findall(text[:2000]) if w not in QUESTION_WORDS}
 
 
+def shares(asked: set[str], description: str) -> int:
+    """How many of the question's asked words (see asked_words) an event's description holds."""
+    return len(asked & asked_words(description.lower()))
+
+
 def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     """Of a sentence's events (description, event): a statement's when the question asks when
     something was said (None if the sentence dates no statement); else the one sharing most words
@@ -51,7 +56,7 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
         # never the date of what was said ("... join by the end of 2025").
         return next((e for description, e in events if _REPORTING.search(description)), None)
     asked = asked_words(question)
-    shared = [len(asked & asked_words(description.lower())) for description, _ in events]
+    shared = [shares(asked, description) for description, _ in events]
     if shared and max(shared) > 0:
         return events[shared.index(max(shared))][1]
     if not events or _REPORTING.search(events[0][0]):  # (a question asking when it was said left above)
@@ -169,12 +174,12 @@ class StructuredGenerator:
         one the judge found could answer (it names what the question names: "the Chips Act came into
         force in 2023" does not answer when Lisbon's levy comes into force); else None."""
         asked = asked_words(question)
-        have = len(asked & asked_words(event.description.lower())) if event is not None else 0
+        have = shares(asked, event.description) if event is not None else 0
         answering = {(s.unit.source, s.unit.text) for s in judgement.ranked}
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         best: tuple[int, Any] | None = None
         for _, pid, candidate in self.layer.focus(question):
-            shared = len(asked & asked_words(candidate.description.lower()))
+            shared = shares(asked, candidate.description)
             if pid in index and shared > max(have, best[0] if best else 0) and (
                     index[pid], candidate.quote) in answering:
                 best = (shared, candidate)
@@ -184,8 +189,9 @@ class StructuredGenerator:
                judgement: Judgement | None = None) -> Draft:
         """Prefix the chosen sentence with the normalised date of the event it states.
 
-        The sentence is the extractive choice (best at matching the question); the layer
-        only contributes the date, and only for an event found in that very sentence.
+        The sentence is the extractive choice (best at matching the question) and the date that of
+        its event sharing most of the question's words, unless an event the layer ranks for the
+        question shares more of them in another answering sentence: then that sentence is the answer.
         """
         if not draft.claims:
             return draft
@@ -194,7 +200,8 @@ class StructuredGenerator:
         quote = first.quote or first.text
         events = [e for e in self.layer.events_in(para.paragraph_id) if e.quote in quote or quote in e.quote]
         event = asked_event(question, [(e.description, e) for e in events])
-        if not asks_when_said(question) and judgement is not None and (
+        said = asks_when_said(question)
+        if not said and judgement is not None and (
                 better := self._better_event(question, event, sources, judgement)) is not None:
             # "When did Brazil's coffee frost hit?": the sentence most like the question ("the losses
             # could also hit next year's crop") may date something else; "The frost hit on Monday
@@ -203,6 +210,6 @@ class StructuredGenerator:
             first = draft.claims[0] = Claim(text=event.quote, source=index, quote=event.quote)
         if event is not None:
             first.text = f"{human_date(event.date, event.precision)}: {first.text}"
-        elif asks_when_said(question):
+        elif said:
             return dated(draft, sources)  # a statement the sentence does not date: the day it was reported
         return draft

@@ -94,6 +94,13 @@ def base_form(word: str) -> str:
     return _IRREGULAR.get(word, word)
 
 
+def strip_accents(text: str) -> str:
+    """"Rhône" -> "Rhone": letters without their combining marks; letters with none ("ø") stay."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def plain(text: str) -> str:
     """Lower-case words between single spaces, possessive 's dropped: " kremlin spokesman "."""
     text = re.sub(r"['’]s\b", "", text.lower())

@@ -55,11 +55,11 @@ def parties(question: str) -> list[str]:
     "Austria's climate minister and the Alpine Rivers Alliance"), 2 to MAX_PARTIES of them, each
     holding a name; else []."""
     question = question[:500]  # bounded work on any input
-    if not _PARTY_CUE.search(question) or not _ASKS_HOW.match(question):
+    opener = _ASKS_HOW.match(question)
+    if opener is None or not _PARTY_CUE.search(question):
         return []
-    part = compared_part(question)
-    part = part[_ASKS_HOW.match(part).end():]  # type: ignore[union-attr]  # "How do Ursula von der Leyen"
-    pieces = _CONJUNCTION.split(part)
+    # The compared part starts with the question, so it starts with the same opener ("How do").
+    pieces = _CONJUNCTION.split(compared_part(question)[opener.end():])
     if not 2 <= len(pieces) <= MAX_PARTIES:
         return []
     names: list[str] = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,7 +27,7 @@ from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
 from qa_service.models import RetrievedParagraph
 from qa_service.safety import flagged_spans
-from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans
+from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans, strip_accents
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 FEATURES = ("cov_exact", "cov_soft", "topic_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense",
@@ -243,11 +242,7 @@ class AnswerabilityJudge:
 
 
 def _without_accents(tokenize: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
-    def tokens(text: str) -> list[str]:
-        if text.isascii():
-            return tokenize(text)
-        return tokenize("".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)))
-    return tokens
+    return lambda text: tokenize(strip_accents(text))
 
 
 class _Tokens:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa_service.models import Article, Paragraph
 from qa_service.text import parse_date as text_date
+from qa_service.text import strip_accents
 
 
 class LoadError(Exception):
@@ -218,7 +219,7 @@ def apply_sidecar(raw: RawArticle, meta: dict[str, str]) -> RawArticle:
 
 
 def slugify(text: str, max_len: int = 60) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = strip_accents(text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
     if len(slug) > max_len:  # cut at a word boundary
         slug = slug[: max_len + 1].rsplit("-", 1)[0]
