@@ -66,8 +66,9 @@ def test_seed_paraphrase_dev_meets_the_issue_targets(seed_service) -> None:
     questions = load(SEED_DEV)
     right, missed, wrongly_answered = outcomes(seed_service, questions)
     n_answerable = sum(q["answerable"] for q in questions)
-    # Measured 2026-11-28: 24 of 28 answered correctly (the issue asks 26), 7 of 8 refused.
-    assert len(right) >= 23, f"missed: {missed}"
+    # Measured 2026-11-30 (stop 27): 26 of 28 answered correctly (the issue asks 0.90, 26), 8 of 8 refused
+    # (it asks 7).
+    assert len(right) >= 26, f"missed: {missed}"
     assert len(wrongly_answered) <= 1, f"answered: {wrongly_answered}"
     assert n_answerable == 28
 
@@ -119,3 +120,16 @@ def test_when_answers_resolve_a_weekday_to_its_date(sample_service, question, da
     assert answer.answer.startswith(day), answer.answer
     cited = answer.citations[0]
     assert cited.paragraph_text[cited.start:cited.end] == cited.quote
+
+
+@pytest.mark.parametrize(("question", "answer_start"), [
+    ("When was the Budapest Memorandum adopted?", "1994: "),  # "the 1994 Budapest Memorandum"
+    ("When was the Budapest Memorandum violated?", "2014: "),  # "a promise Moscow violated in 2014"
+    ("When was the Budapest Memorandum cancelled?", None),  # its year dates its making, nothing else
+])
+def test_a_year_before_a_name_answers_when_it_was_made(sample_service, question, answer_start) -> None:
+    answer = sample_service.ask(question, history=[])
+    if answer_start is None:
+        assert answer.abstained, answer.answer
+    else:
+        assert answer.answer.startswith(answer_start), answer.answer

@@ -156,7 +156,7 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
         focus.terms.append(FocusTerm(text=m.text, stems=stems, weight=max(weight, 3.0), entity=True, actor=m))
         taken.append((m.start, m.end))
         starts.append(m.start)
-    asked = _ASKED_WORDS.get(focus.answer_type, frozenset())
+    asked = _ASKED_WORDS.get(focus.answer_type, frozenset()) | _asked_kind(question)
     first = True
     for match in _WORD.finditer(question):
         word = match.group(0).strip(".'’")
@@ -183,6 +183,18 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
     if focus.answer_type == "stance":
         focus.speaker = _speaker(question, focus.terms, starts)
     return focus
+
+
+# "Which region was on the agenda?": the noun after "which" (or after "what", before a verb) names the
+# kind of thing asked, which the answer gives ("the Middle East") rather than repeats.
+_KIND = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:which\s+([a-z]+)\b(?!\s+of\b)|what\s+([a-z]+)\s+(?:is|was|are|were|"
+                   r"did|does|do|has|have|had|will|would|can|could)\b)", re.IGNORECASE)
+
+
+def _asked_kind(question: str) -> frozenset[str]:
+    m = _KIND.match(question)
+    word = m and (m.group(1) or m.group(2))
+    return frozenset({word.lower()}) if word else frozenset()
 
 
 def _speaker(question: str, terms: list[FocusTerm], starts: list[int]) -> int | None:

@@ -61,8 +61,20 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "stance": re.compile(STANCE_PATTERN.pattern + r"|\b(?:focus|prefer|want|need|priorit|fear|hope|consider)\w*\b",
                          re.IGNORECASE),
 }
+# "the 1994 Budapest Memorandum": a year before a name dates the thing's making, so the sentence
+# says when it was signed, founded or launched without the verb. Only verbs of making or starting:
+# "When was the Memorandum violated?" is not answered by its year.
+_YEAR_NAME = re.compile(r"\b(?:1[89]|20)\d\d\s+((?:[A-Z][\w’'-]*\s*){1,4})")
+_MAKING = re.compile(r"(?:sign|found|establish|creat|adopt|agree|conclud|ratif|launch|form|introduc|pass|enact|"
+                     r"issu|draft|start|begin|began|begun|open|set)\w*", re.IGNORECASE)
 COUNT_BONUS = 1.0  # a rule, not fitted: the number that counts the asked thing is the answer
 FORMER_BONUS = 1.0  # a rule, not fitted: "which job did X hold before ...?" asks the former one
+# A rule, not fitted: "What did Trump and the NATO chief talk about?" is answered by the sentence
+# naming both, before one naming only Rutte however well its other words match ("peace talks").
+NAMES_BONUS = 0.5
+# A rule, not fitted: a sentence covering every term the question asks about ("abstract peace talks")
+# goes before one missing part of it ("peace negotiations"), whatever else the ranker likes.
+COVERED_BONUS = 1.0
 MAX_SOURCES = 8
 MAX_UNITS = 120  # bounded work per question
 
@@ -196,8 +208,9 @@ class AnswerabilityJudge:
         matched: set[int] = set()
         entities = [t for t in focus.terms if t.entity]
         ent_unit = ent_para = 0
+        made = focus.answer_type == "date" and _dates_a_name(unit.text, entities, tokens)
         # Soft matches of the asked words the sentence lacks, all in one product.
-        unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.stems & unit_stems]
+        unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.stems <= unit_stems]
         soft_sim = dict(zip(unmatched, self.vectors.best_each([focus.terms[i].text for i in unmatched], words),
                             strict=True)) if self.vectors is not None and unmatched else {}
         for i, term in enumerate(focus.terms):
@@ -207,15 +220,20 @@ class AnswerabilityJudge:
                 ent_unit += in_unit
                 ent_para += in_para
                 hit = 1.0 if in_unit else 0.0
-                s = hit
+                s = whole = hit
             else:
-                hit = 1.0 if term.stems & unit_stems else 0.0
+                # Every part of a compound: "short-term" is half a match for "near-term", never a whole one,
+                # and word vectors do not make it more (the shared "term" is why they find them alike).
+                hit = len(term.stems & unit_stems) / len(term.stems)
+                if made and not hit and _MAKING.fullmatch(term.text):
+                    hit = 1.0  # "the 1994 Budapest Memorandum" says when it was signed
                 s = hit if hit or i not in soft_sim else _soft(soft_sim[i])
+                whole = s if hit in (0.0, 1.0) else 0.0
             exact += term.weight * hit
-            soft += term.weight * max(hit, s)
+            soft += term.weight * s
             if not term.entity:
-                topic += term.weight * max(hit, s)
-            if max(hit, s) >= 0.5:
+                topic += term.weight * s
+            if whole >= 0.5:
                 matched.add(i)
             else:
                 miss = max(miss, term.weight)
@@ -233,12 +251,20 @@ class AnswerabilityJudge:
             # Long multi-part questions are answerable with less of them in one sentence.
             "n_terms": min(len(focus.terms), 12) / 12.0,
         }
-        rank = self.model.rank(features)
+        rank = self.model.rank(features) + NAMES_BONUS * features["entity_unit"]
         if focus.answer_type == "number" and _counts_asked(unit.text, focus, tokens):
             rank += COUNT_BONUS  # "3 berths" answers "how many berths" better than any other number
         if focus.answer_type == "role" and _PAST.search(focus.question) and _FORMER.search(unit.text):
             rank += FORMER_BONUS
+        if len(matched) == len(focus.terms):
+            rank += COVERED_BONUS
         return Scored(unit=unit, features=features, logit=self.model.logit(features), rank=rank, matched=matched)
+
+
+def _dates_a_name(sentence: str, entities: list[FocusTerm], tokens: _Tokens) -> bool:
+    """A year directly before a name the question names ("the 1994 Budapest Memorandum")."""
+    return any(tokens(t.text) <= tokens(m.group(1)) for m in _YEAR_NAME.finditer(sentence) for t in entities
+               if tokens(t.text))
 
 
 def _without_accents(tokenize: Callable[[str], list[str]]) -> Callable[[str], list[str]]:

@@ -84,7 +84,10 @@ class ExtractiveGenerator:
             if any(c.unit.source == cand.unit.source and c.unit.start == cand.unit.start for c in chosen):
                 continue
             adds = cand.matched - covered
-            weight = sum(judgement.focus.terms[i].weight for i in adds) / judgement.focus.total_weight
+            terms = judgement.focus.terms
+            if cand.features["entity_unit"] < best.features["entity_unit"] and not any(terms[i].entity for i in adds):
+                continue  # names less of whom the question asks, and no one the first lacks: no second answer
+            weight = sum(terms[i].weight for i in adds) / judgement.focus.total_weight
             # A second sentence only when it adds focus the first lacks (e.g. a second actor);
             # a list question also takes further sentences carrying items of the same kind.
             if weight >= 0.15 or (judgement.focus.answer_type == "list" and cand.matched >= best.matched
