@@ -88,6 +88,11 @@ def _content(text: str) -> set[str]:
     return {w for w in _WORD.findall(normalize(text)) if w not in STOP_WORDS and len(w) > 1}
 
 
+def stands_alone(text: str) -> bool:
+    """Says enough to be a claim of its own: the verifier removes any with fewer content words."""
+    return len(_content(text)) >= MIN_CLAIM_WORDS
+
+
 def _best_sentence(claim: str, paragraph: str) -> tuple[float, tuple[int, int] | None]:
     words = _content(claim)
     if not words:

@@ -202,6 +202,9 @@ def test_reason_clause_needs_a_cue_and_some_words() -> None:
         == "because the government agreed to hire drivers."
     assert reason_clause("Output has grown since 2014 after the reform.") is None  # times, not reasons
     assert reason_clause("Prices rose due to frost.") is None  # too short to stand alone
+    # Nor a clause the citation check would remove (fewer than five content words): the whole sentence
+    # answers instead of a refusal.
+    assert reason_clause("He said fridges in rural clinics kept failing because of power cuts.") is None
 
 
 def test_members_of_a_body_come_from_the_index_built_once():
@@ -507,6 +510,9 @@ def test_only_a_number_of_the_counted_thing_gets_the_count_bonus() -> None:
     assert not _counts_asked("The pact is reviewed every three years.", shrink, j.tokens)
     systems = j.analyse("How many air defense systems has Kyiv requested?")
     assert _counts_asked("Kyiv has requested 20 new air defense systems.", systems, j.tokens)
+    # What is counted is what follows "how many", not any word of the question.
+    services = j.analyse("How many services would the operator scrap if the strike went ahead?")
+    assert not _counts_asked("The union called off a three-day strike.", services, j.tokens)
 
 
 def test_the_sentence_naming_every_asked_name_goes_first() -> None:
@@ -561,3 +567,24 @@ def test_a_year_before_a_name_dates_its_making_only() -> None:
     cancelled = judge().judge("When was the Budapest Memorandum cancelled?", [p])
     assert cancelled.ranked[0].features["topic_soft"] == 0.0
     assert signed.probability > cancelled.probability + 0.2
+
+
+def test_a_reason_given_as_someones_words_answers_why() -> None:
+    p = para("Alpenkraft rejected any binding obligation to release water, saying mandatory releases would "
+             "undermine electricity supply in winter.")
+    j = judge().judge("Why does Alpenkraft reject a binding obligation to release water?", [p])
+    assert j.focus.answer_type == "reason"
+    assert j.ranked and j.ranked[0].features["type_ok"] == 1.0
+
+
+def test_days_and_months_are_times_not_names() -> None:
+    terms = {t.text: t.entity for t in judge().analyse("By how much did September arabica contracts climb in "
+                                                       "New York on Wednesday?").terms}
+    assert terms["September"] is False and terms["Wednesday"] is False and terms["York"] is True
+
+
+def test_a_response_is_asked_of_its_speaker() -> None:
+    focus = judge().analyse("What was Kallas's response to the demand for compensation?")
+    assert focus.speaker is not None and focus.terms[focus.speaker].text.startswith("Kallas")
+    p = para("The passengers' group welcomed the agreement but demanded compensation for a signalling failure.")
+    assert not judge().judge("What was Kallas's response to the passengers' group demand for compensation?", [p]).ranked

@@ -133,3 +133,15 @@ def test_a_year_before_a_name_answers_when_it_was_made(sample_service, question,
         assert answer.abstained, answer.answer
     else:
         assert answer.answer.startswith(answer_start), answer.answer
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Why won't Alpenkraft accept binding obligations to release water?", "undermine electricity supply"),
+    ("Why does Peter Kumwenda think the July start is unrealistic?", "vaccine fridges in rural clinics"),
+])
+def test_why_is_answered_with_the_reason_someone_gave(sample_service, question, expected) -> None:
+    """"rejected ..., saying ..." gives the reason as the actor's words; and a reason clause too short to
+    stand as a claim ("because of power cuts") gives way to its whole sentence instead of a refusal."""
+    answer = sample_service.ask(question, history=[])
+    assert not answer.abstained, answer.answer
+    assert expected in answer.answer and expected in answer.citations[0].quote

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wordfreq import zipf_frequency
 
 from qa_service.answerability.actors import ActorDirectory, ActorMention
-from qa_service.text import STANCE_PATTERN, STOP_WORDS
+from qa_service.text import MONTHS, STANCE_PATTERN, STOP_WORDS
 
 # Words that frame a question rather than say what it is about.
 QUESTION_WORDS = STOP_WORDS | frozenset(
@@ -32,10 +32,11 @@ _ASKED_WORDS: dict[str, frozenset[str]] = {
     "place": frozenset("place city country town region location".split()),
     "role": frozenset("job jobs role roles post posts title titles office occupation profession".split()),
 }
+_TIME_WORDS = frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 
 _STANCE_ASK = re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
-                         r"react\w*|respond\w*|prefer\w*|want\w*)\b", re.IGNORECASE)
+                         r"react\w*|respon(?:d|se)\w*|prefer\w*|want\w*)\b", re.IGNORECASE)
 
 # "When" asks for a date unless it opens what someone said something about: "What did Rutte say
 # about when Ukraine could join?" asks for his words.
@@ -174,7 +175,10 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
         stems = frozenset(tokenize(word))
         if not stems:
             continue
-        is_name = (word[0].isupper() and not at_start) or word.isupper() or any(c.isdigit() for c in word)
+        # A day or month is a time, not a name: the article often gives it in another sentence ("on
+        # Wednesday" opens the story, "published on October 7" is the article's date).
+        is_name = ((word[0].isupper() and not at_start) or word.isupper() or any(c.isdigit() for c in word)) \
+            and low not in _TIME_WORDS
         # Several words may share a stem ("talk"/"talks"): keep the first mention.
         if any(t.stems == stems for t in focus.terms):
             continue

@@ -49,7 +49,8 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
                         r"pounds|pence|cents?|yen|yuan|renminbi|reais|rupees?|francs?|roubles?|rubles?|kronor|krona|"
                         r"hryvnias?|pesos?|lira|zloty)\b"),
     "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
-                         r"as a result|led to|reason|thanks to|given)\b", re.IGNORECASE),
+                         # and an actor's own reason, as news gives it: "rejected it, saying ..."
+                         r"as a result|led to|reason|thanks to|given)\b|, (?:saying|arguing)\b", re.IGNORECASE),
     "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
     # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
@@ -67,8 +68,11 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
 _YEAR_NAME = re.compile(r"\b(?:1[89]|20)\d\d\s+((?:[A-Z][\w’'-]*\s*){1,4})")
 _MAKING = re.compile(r"(?:sign|found|establish|creat|adopt|agree|conclud|ratif|launch|form|introduc|pass|enact|"
                      r"issu|draft|start|begin|began|begun|open|set)\w*", re.IGNORECASE)
-COUNT_BONUS = 1.0  # a rule, not fitted: the number that counts the asked thing is the answer
-FORMER_BONUS = 1.0  # a rule, not fitted: "which job did X hold before ...?" asks the former one
+# Rules, not fitted. The two that find the asked thing itself outweigh COVERED_BONUS below: "The
+# terminal will have 3 berths" answers "How many berths will the ferry terminal have?" before a
+# sentence holding every asked word ("ferries ... berthed") but no count of berths.
+COUNT_BONUS = 2.0  # the number that counts the asked thing is the answer
+FORMER_BONUS = 2.0  # "which job did X hold before ...?" asks the former one
 # A rule, not fitted: "What did Trump and the NATO chief talk about?" is answered by the sentence
 # naming both, before one naming only Rutte however well its other words match ("peace talks").
 NAMES_BONUS = 0.5
@@ -364,11 +368,13 @@ _COUNTS = re.compile(r"\b(?:how many|number of)\b", re.IGNORECASE)
 
 
 def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
-    """A number directly before (within two words) a focus term of a question that counts. "By how
-    much did the glacier shrink in a single year?" counts nothing: "every three years" is no answer."""
-    if not _COUNTS.search(focus.question):
+    """A number directly before (within two words) the counted thing: the words just after "how many"
+    ("berths", "air defense systems"), not any word of the question ("a three-day strike" counts no
+    services). "By how much did the glacier shrink in a single year?" counts nothing."""
+    m = _COUNTS.search(focus.question)
+    if m is None:
         return False
-    asked = {s for t in focus.terms if not t.entity for s in t.stems}
+    asked = {s for w in focus.question[m.end():].split()[:3] for s in tokens(w)}
     for m in _TYPE_CUES["number"].finditer(sentence):
         following = sentence[m.end():].split()[:2]
         if any(tokens(w) & asked for w in following):

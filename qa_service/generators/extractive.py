@@ -13,7 +13,7 @@ import re
 
 from qa_service.answerability.focus import ASKS_WHEN, split_when
 from qa_service.answerability.judge import AnswerabilityJudge, Judgement, Scored
-from qa_service.citations import Claim, Draft
+from qa_service.citations import Claim, Draft, stands_alone
 from qa_service.models import RetrievedParagraph
 from qa_service.text import STANCE_PATTERN, reported
 
@@ -118,10 +118,10 @@ def dated(draft: Draft, sources: list[RetrievedParagraph]) -> Draft:
     return draft
 
 
-# Words that open a reason; "since" and "after" also open times, so they are not among them.
+# Words that open a reason; "since" and "after" also open times, so they are not among them. A reason
+# given as someone's words ("rejected it, saying ...") is answered with the whole sentence, which says whose.
 _REASON = re.compile(r"\b(?:because(?: of)?|due to|owing to|as a result of|in order to|so that|on the grounds that|"
                      r"given that|citing|in response to|for fear (?:of|that))\b", re.IGNORECASE)
-MIN_REASON_WORDS = 4  # a shorter clause ("because of it") says less than the whole sentence
 
 
 def reason_clause(sentence: str) -> str | None:
@@ -130,7 +130,9 @@ def reason_clause(sentence: str) -> str | None:
     if m is None:
         return None
     clause = sentence[m.start():].rstrip()
-    return clause if len(clause.split()) >= MIN_REASON_WORDS else None
+    # A shorter clause ("because of power cuts") says less than the whole sentence, and the citation
+    # check would remove it, refusing the question.
+    return clause if stands_alone(clause) else None
 
 
 def trim(sentence: str) -> str:
