@@ -129,6 +129,7 @@ class FocusTerm:
     weight: float
     entity: bool = False  # a name: must match exactly (or through an alias), never softly
     actor: ActorMention | None = None  # a known actor: matched by any of its names
+    exact: bool = False  # matched by its own word only, never softly (a day or a month)
 
 
 @dataclass
@@ -176,29 +177,35 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
         if not stems:
             continue
         # A day or month is a time, not a name: the article often gives it in another sentence ("on
-        # Wednesday" opens the story, "published on October 7" is the article's date).
+        # Wednesday" opens the story, "prices for delivery in September" follows it). Matched only as
+        # itself, though: word vectors find all weekdays alike.
+        time = low in _TIME_WORDS
         is_name = ((word[0].isupper() and not at_start) or word.isupper() or any(c.isdigit() for c in word)) \
-            and low not in _TIME_WORDS
+            and not time
         # Several words may share a stem ("talk"/"talks"): keep the first mention.
         if any(t.stems == stems for t in focus.terms):
             continue
-        focus.terms.append(FocusTerm(text=word, stems=stems, weight=word_weight(word), entity=is_name))
+        focus.terms.append(FocusTerm(text=word, stems=stems, weight=word_weight(word), entity=is_name, exact=time))
         starts.append(start)
     if focus.answer_type == "stance":
         focus.speaker = _speaker(question, focus.terms, starts)
     return focus
 
 
-# "Which region was on the agenda?": the noun after "which" (or after "what", before a verb) names the
-# kind of thing asked, which the answer gives ("the Middle East") rather than repeats.
-_KIND = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:which\s+([a-z]+)\b(?!\s+of\b)|what\s+([a-z]+)\s+(?:is|was|are|were|"
-                   r"did|does|do|has|have|had|will|would|can|could)\b)", re.IGNORECASE)
+# "Which region was on the agenda?": a generic noun after "which"/"what" names the kind of thing
+# asked, which the answer gives ("the Middle East") rather than repeats. Only such nouns: "What
+# sanctions did the EU impose?" is answered by a sentence saying "sanctions", and "Which German
+# ministers ..." names Germans.
+_KINDS = frozenset("""region regions country countries nation nations city cities town towns place places area
+    areas province provinces company companies firm firms organisation organisations organization organizations
+    group groups body bodies official officials person people politician politicians leader leaders question
+    questions issue issues matter matters topic topics subject subjects thing things""".split())
+_KIND = re.compile(r"^\W*(?:\w+\W+){0,3}?(?i:which|what)\s+([a-z]+)\b")
 
 
 def _asked_kind(question: str) -> frozenset[str]:
     m = _KIND.match(question)
-    word = m and (m.group(1) or m.group(2))
-    return frozenset({word.lower()}) if word else frozenset()
+    return frozenset({m.group(1)}) if m and m.group(1) in _KINDS else frozenset()
 
 
 def _speaker(question: str, terms: list[FocusTerm], starts: list[int]) -> int | None:

@@ -62,12 +62,15 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "stance": re.compile(STANCE_PATTERN.pattern + r"|\b(?:focus|prefer|want|need|priorit|fear|hope|consider)\w*\b",
                          re.IGNORECASE),
 }
-# "the 1994 Budapest Memorandum": a year before a name dates the thing's making, so the sentence
-# says when it was signed, founded or launched without the verb. Only verbs of making or starting:
-# "When was the Memorandum violated?" is not answered by its year.
-_YEAR_NAME = re.compile(r"\b(?:1[89]|20)\d\d\s+((?:[A-Z][\w’'-]*\s*){1,4})")
-_MAKING = re.compile(r"(?:sign|found|establish|creat|adopt|agree|conclud|ratif|launch|form|introduc|pass|enact|"
-                     r"issu|draft|start|begin|began|begun|open|set)\w*", re.IGNORECASE)
+# "the 1994 Budapest Memorandum": a year between a determiner and a name dates the thing's making, so
+# the sentence says when it was signed, founded or launched without the verb ("In 2014 Russia annexed
+# Crimea" dates no making of Russia). Only verbs of making or starting: "When was the Memorandum
+# violated?" is not answered by its year.
+_YEAR_NAME = re.compile(r"(?:\b(?:the|a|an|its|their|his|her|this)|['’]s)\s+(?:1[89]|20)\d\d\s+((?:[A-Z][\w’'-]*\s*){1,4})")
+_MAKING = re.compile(r"sign(?:s|ed|ing)?|founded|establish(?:es|ed)?|creat(?:e|es|ed)|adopt(?:s|ed)?|agreed|"
+                     r"conclud(?:e|es|ed)|ratif(?:y|ies|ied)|launch(?:es|ed)?|formed|introduc(?:e|es|ed)|passed|"
+                     r"enact(?:s|ed)?|issued|drafted|start(?:s|ed)?|beg(?:in|ins|an|un)|open(?:s|ed)?",
+                     re.IGNORECASE)
 # Rules, not fitted. The two that find the asked thing itself outweigh COVERED_BONUS below: "The
 # terminal will have 3 berths" answers "How many berths will the ferry terminal have?" before a
 # sentence holding every asked word ("ferries ... berthed") but no count of berths.
@@ -214,7 +217,7 @@ class AnswerabilityJudge:
         ent_unit = ent_para = 0
         made = focus.answer_type == "date" and _dates_a_name(unit.text, entities, tokens)
         # Soft matches of the asked words the sentence lacks, all in one product.
-        unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.stems <= unit_stems]
+        unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.exact and not t.stems <= unit_stems]
         soft_sim = dict(zip(unmatched, self.vectors.best_each([focus.terms[i].text for i in unmatched], words),
                             strict=True)) if self.vectors is not None and unmatched else {}
         for i, term in enumerate(focus.terms):
@@ -365,6 +368,7 @@ def _soft(similarity: float) -> float:
 
 # A question that counts something: "how many berths", "the number of air defense systems".
 _COUNTS = re.compile(r"\b(?:how many|number of)\b", re.IGNORECASE)
+_AUXILIARIES = frozenset("did do does was were is are has have had will would can could should may might".split())
 
 
 def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
@@ -374,7 +378,12 @@ def _counts_asked(sentence: str, focus: QuestionFocus, tokens: _Tokens) -> bool:
     m = _COUNTS.search(focus.question)
     if m is None:
         return False
-    asked = {s for w in focus.question[m.end():].split()[:3] for s in tokens(w)}
+    counted = []
+    for w in focus.question[m.end():].split()[:3]:
+        if w.lower() in _AUXILIARIES:  # "How many did Russia lose?": Russia is not counted
+            break
+        counted.append(w)
+    asked = {s for w in counted for s in tokens(w)}
     for m in _TYPE_CUES["number"].finditer(sentence):
         following = sentence[m.end():].split()[:2]
         if any(tokens(w) & asked for w in following):

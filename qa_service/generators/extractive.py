@@ -28,7 +28,7 @@ def classify(question: str) -> str:
         return "how_many"
     if re.search(r"\bwhere\b|\bin which (city|country|place)\b", q):
         return "where"
-    if re.search(r"\b(position|stance|view|think|react|respond)\w*\b", q) or STANCE_PATTERN.search(q):
+    if re.search(r"\b(position|stance|view|think|react|respon(?:d|se))\w*\b", q) or STANCE_PATTERN.search(q):
         return "position"
     if re.match(r"^(who|whom|whose)\b", q):
         return "who"
@@ -125,7 +125,8 @@ _REASON = re.compile(r"\b(?:because(?: of)?|due to|owing to|as a result of|in or
 
 
 def reason_clause(sentence: str) -> str | None:
-    """The sentence from its first reason cue to its end; None if it has none."""
+    """The sentence from its first reason cue to its end; None if it has none, or if the clause is too
+    short to stand as a claim of its own."""
     m = _REASON.search(sentence)
     if m is None:
         return None
