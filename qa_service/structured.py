@@ -167,14 +167,17 @@ class StructuredGenerator:
             return dated(draft, sources) if split_when(question)[1] else draft
         return self.base.draft(question, sources, judgement)
 
-    def _better_event(self, question: str, event: Any | None, sources: list[RetrievedParagraph],
+    def _better_event(self, question: str, event: Any | None, quote: str, sources: list[RetrievedParagraph],
                       judgement: Judgement) -> tuple[Any, int] | None:
         """The layer's best-matching event for the question, with its source number, when its clause
         shares more of the question's words than `event` (the chosen sentence's) and its sentence is
         one the judge found could answer (it names what the question names: "the Chips Act came into
         force in 2023" does not answer when Lisbon's levy comes into force); else None."""
         asked = asked_words(question)
-        have = shares(asked, event.description) if event is not None else 0
+        # A sentence dating no event the layer could place in time (a day with no year, in an article
+        # with no date) is weighed by its own words: "The two-day summit, starting December 3" answers
+        # "On what date did the two-day summit get under way?" before any clause sharing one word.
+        have = shares(asked, event.description if event is not None else quote)
         answering = {(s.unit.source, s.unit.text) for s in judgement.ranked}
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         best: tuple[int, Any] | None = None
@@ -202,7 +205,7 @@ class StructuredGenerator:
         event = asked_event(question, [(e.description, e) for e in events])
         said = asks_when_said(question)
         if not said and judgement is not None and (
-                better := self._better_event(question, event, sources, judgement)) is not None:
+                better := self._better_event(question, event, quote, sources, judgement)) is not None:
             # "When did Brazil's coffee frost hit?": the sentence most like the question ("the losses
             # could also hit next year's crop") may date something else; "The frost hit on Monday
             # night" states the asked event itself.

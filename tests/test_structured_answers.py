@@ -180,3 +180,32 @@ def test_a_comparison_of_parties_the_layer_does_not_know_is_answered_party_by_pa
     assert "Terre del Po: The Po Valley farmers’ association Terre del Po demanded" in answer.answer
     # A near miss stays refused: neither party said anything about cruise ship fees.
     assert sample_service.ask("How do Kallas and Zelensky differ on cruise ship fees?").abstained
+
+
+def test_an_undated_day_keeps_its_sentence_over_a_year_sharing_one_word(tmp_path, embedder) -> None:
+    """An article with no date of its own: "starting December 3" gives the layer no year, so it dates
+    no event. Its sentence, the best answer, was replaced by the one dated event sharing a word with
+    the question ("security assurances", or "under" of "get under way") and answered "1994: ...".
+    Found by a helper's reader questions."""
+    import shutil
+
+    from qa_service.config import Settings
+    from qa_service.service import build_service
+    from tests.conftest import SAMPLES
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(SAMPLES / "nato-ukraine-military-aid.txt", articles)  # without its .meta.json
+    service = build_service(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    assert not service.ingest([articles]).failed
+    for question in ("On what date did the two-day summit on security begin?",
+                     "On what date did the two-day summit get under way?"):
+        answer = service.ask(question)
+        assert "starting December 3" in answer.answer and "1994" not in answer.answer, answer.answer
+        _check_citations(answer)
+
+
+def test_a_preposition_is_not_an_asked_word() -> None:
+    from qa_service.structured import asked_words
+
+    assert asked_words("On what date did the two-day summit get under way?") == {"date", "two-d", "summi"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,9 @@ class ActorDirectory:
     def mentions(self, question: str) -> list[ActorMention]:
         return self._current().mentions(question)
 
+    def places(self, text: str) -> frozenset[str]:
+        return self._current().places(text)
+
 
 class _Index:
     def __init__(self, records: list[ActorRecord]) -> None:
@@ -152,6 +156,27 @@ class _Index:
                     if title in role or (leads and title in _GENERIC_LEADER):
                         held.append(ri)
         self._keys: dict[str, tuple[str, ...]] = {}
+        self._places: dict[str, frozenset[str]] = {}  # sentence -> places it names, for this generation
+
+    def places(self, text: str) -> frozenset[str]:
+        """The places and peoples (spaCy's GPE, LOC, NORP) a sentence names, written capitalised:
+        "a former Dutch Prime Minister" names a country by its people. Kept per sentence (the same
+        paragraphs come back for many questions), at most 8,192 of them."""
+        known = self._places.get(text)
+        if known is not None:
+            return known
+        hay = _norm(text)
+        found: set[str] = set()
+        for word in set(hay.split()):
+            for ri, ni in self.by_first_word.get(word, ()):
+                r, names = self.patterns[ri]
+                name, pattern = names[ni]
+                if r.kind in PLACE_KINDS and pattern in hay and _capitalised_in(name, text):
+                    found.add(r.name)
+        if len(self._places) >= 8192:
+            self._places.clear()
+        self._places[text] = out = frozenset(found)
+        return out
 
     def names(self, r: ActorRecord) -> list[str]:
         out = [r.name, *r.aliases]
@@ -270,6 +295,11 @@ class _Index:
     def _members(self, body: str) -> set[str]:
         """Names standing for a body: its capital, its government ("Moscow" for Russia)."""
         return self.members.get(body, set())
+
+
+def _capitalised_in(name: str, text: str) -> bool:
+    """The (lower-case) name stands in the text with a capital: "Dutch", not "dutch courage"."""
+    return any(m.group(0)[:1].isupper() for m in re.finditer(rf"\b{re.escape(name)}\b", text[:4000], re.IGNORECASE))
 
 
 def _spans_in(question: str, mentions: list[ActorMention]) -> list[ActorMention]:

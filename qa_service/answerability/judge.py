@@ -51,7 +51,8 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
                          # and an actor's own reason, as news gives it: "rejected it, saying ..."
                          r"as a result|led to|reason|thanks to|given)\b|, (?:saying|arguing)\b", re.IGNORECASE),
-    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z][a-z]+"),
+    # A place written in capitals or with dots counts as well: "in the U.S.", "in the UK".
+    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z](?:[a-z]+|[A-Z.]+)"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
     # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
     "role": re.compile(r"\b(?:president|prime minister|minister|secretary|chancellor|spokes(?:man|woman|person)|"
@@ -240,6 +241,8 @@ class AnswerabilityJudge:
             soft += term.weight * s
             if not term.entity:
                 topic += term.weight * s
+            if i == focus.speaker and whole and not _speaks(term, unit.text):
+                whole = 0.0  # named, but inside someone else's words: not whose stance was asked
             if whole >= 0.5:
                 matched.add(i)
             else:
@@ -253,7 +256,8 @@ class AnswerabilityJudge:
             "entity_unit": ent_unit / len(entities) if entities else 1.0,
             "entity_para": ent_para / len(entities) if entities else 1.0,
             "miss_max": miss / 6.0,
-            "type_ok": 1.0 if _carries(focus.answer_type, unit.text) or _names_person(focus, unit) else 0.0,
+            "type_ok": 1.0 if (_carries(focus.answer_type, unit.text) or _names_person(focus, unit)
+                               or self._names_other_place(focus, unit.text)) else 0.0,
             "dense": max(para.dense_score or 0.0, 0.0),
             # Long multi-part questions are answerable with less of them in one sentence.
             "n_terms": min(len(focus.terms), 12) / 12.0,
@@ -266,6 +270,41 @@ class AnswerabilityJudge:
         if len(matched) == len(focus.terms):
             rank += COVERED_BONUS
         return Scored(unit=unit, features=features, logit=self.model.logit(features), rank=rank, matched=matched)
+
+
+    def _names_other_place(self, focus: QuestionFocus, sentence: str) -> bool:
+        """"Which country did NATO's chief lead?" is answered by "a former Dutch Prime Minister": a
+        place or people the positions layer knows, other than those the question names itself."""
+        if focus.answer_type != "place" or self.actors is None:
+            return False
+        asked = _plain(focus.question)
+        return any(f" {_plain(p).strip()} " not in asked for p in self.actors.places(sentence))
+
+
+# A stance cue just before a name attributes what came before to it ("..., said Rutte", "according
+# to the Kremlin"); one just after makes it the subject ("Germany pledged", "..., Beijing said").
+_CUE_THEN_NAME = re.compile(rf"(?:{STANCE_PATTERN.pattern})(?: \S+)? $", re.IGNORECASE)
+
+
+def _speaks(term: FocusTerm, sentence: str) -> bool:
+    """Is the asked speaker ("How did Beijing respond ...?") the one speaking in the sentence, not
+    named inside someone else's words ("Rutte warned that ... Beijing targeting Taiwan")? A name after
+    a stance cue is someone else's words unless the cue directly attributes to it or a cue follows it
+    within three words. True when the sentence does not name it itself (a pronoun whose antecedent
+    is in the sentence before, or the article's outlet)."""
+    low = _plain(sentence[:2000])
+    keys = term.actor.keys if term.actor is not None else (_plain(term.text).strip(),)
+    spots = [(pos, len(k)) for k in keys[:500] if k and ((pos := low.find(f" {k} ")) >= 0
+                                                         or (pos := low.find(f" {k}.")) >= 0)]
+    if not spots:
+        return True
+    for pos, size in spots:
+        before = low[: pos + 1]
+        after = " ".join(low[pos + size + 1 :].split()[:3])
+        if (not STANCE_PATTERN.search(before) or _CUE_THEN_NAME.search(before)
+                or STANCE_PATTERN.search(after)):
+            return True
+    return False
 
 
 def _dates_a_name(sentence: str, entities: list[FocusTerm], tokens: _Tokens) -> bool:
