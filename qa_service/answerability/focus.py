@@ -22,8 +22,7 @@ QUESTION_WORDS = STOP_WORDS | frozenset(
     """many much being position stance view views say says think thinks thought about according article
     articles report reported reports tell told mention mentioned any some kind sort type way ways happen
     happened happens take took place exactly other s get got make made described describe describes
-    consider considered besides apart aside except excluding
-    under over into onto upon within among amid via toward towards across through throughout during""".split()
+    consider considered besides apart aside except excluding""".split()
 )
 # The word naming the asked answer type is what the answer gives, not what it must mention: "In what
 # year was the Memorandum signed?" is answered by "the 1994 Budapest Memorandum", with no "year" in it.
