@@ -174,7 +174,8 @@ def main() -> None:
     parser.add_argument("--api-key", default="bench-key")
     parser.add_argument("--mb", type=float, default=4.9, help="upload size in MB (the API accepts up to 5)")
     parser.add_argument("--idle", type=int, default=60, help="idle searches")
-    parser.add_argument("--max-during", type=int, default=5000, help="cap on searches during the upload")
+    parser.add_argument("--max-during", type=int, default=12000,
+                        help="cap on searches during the upload (one per ~0.1 s: covers a 20-minute upload)")
     parser.add_argument("--timeout", type=float, default=120.0, help="per search request")
     parser.add_argument("--upload-timeout", type=float, default=1800.0)
     parser.add_argument("--settle", type=float, default=30.0, help="seconds between the upload's end and the idle-after searches")

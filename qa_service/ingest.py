@@ -150,26 +150,26 @@ class Ingester:
         return self.ingest_items(items, progress=progress)
 
     def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
-                     on_progress: ProgressHook | None = None) -> IngestResult:
+                     on_progress: ProgressHook | None = None, background: bool = False) -> IngestResult:
         """One uploaded file. It never replaces a different article unless `replace` is set.
 
         A file name says nothing about which article a file is: an upload is matched to a
         stored article by its feed id (JSONL `id`, front matter `id:`), else by the id its
         title gives. Same content: unchanged. Different content: a conflict, or with
-        `replace` an update.
+        `replace` an update. `background`: a job nobody waits on (see _ingest's workers).
         """
         name = Path(filename).name or "upload"
         items = list(parse_bytes(data, Path(f"upload/{name}")))
-        return self.ingest_items(items, upload=True, replace=replace, on_progress=on_progress)
+        return self.ingest_items(items, upload=True, replace=replace, on_progress=on_progress, background=background)
 
     def ingest_items(self, items: Iterable[RawArticle | Failure], progress: bool = False, *,
                      upload: bool = False, replace: bool = False,
-                     on_progress: ProgressHook | None = None) -> IngestResult:
+                     on_progress: ProgressHook | None = None, background: bool = False) -> IngestResult:
         with self._write_lock, pausing(self.priority.pause if self.priority is not None else None):
-            return self._ingest(list(items), progress, upload, replace, on_progress)
+            return self._ingest(list(items), progress, upload, replace, on_progress, background)
 
     def _ingest(self, items: list[RawArticle | Failure], progress: bool, upload: bool,
-                replace: bool, on_progress: ProgressHook | None = None) -> IngestResult:
+                replace: bool, on_progress: ProgressHook | None = None, background: bool = False) -> IngestResult:
         started = time.perf_counter()
         counts = {"articles": 0, "chunks_done": 0, "chunks": 0}
 
@@ -192,11 +192,14 @@ class Ingester:
                        TextColumn("{task.fields[note]}"), disable=not progress, transient=False)
         # Batches are embedded and committed on another thread, one at a time and in order, while
         # this thread builds the next; at most one batch waits, so memory holds two. The derived
-        # layers of a bulk ingest from files run in worker processes meanwhile (spaCy's parse
-        # takes a core of its own); an upload's stay here, where they step aside for queries.
+        # layers of a bulk ingest run in worker processes meanwhile (spaCy's parse takes a core of
+        # its own). A background upload job's too: in this process the parse holds the GIL that
+        # every query needs, which no nice value can give back; the worker inherits the job
+        # thread's nice. A direct upload's stay here: its caller waits, and starting a worker
+        # takes 5-20 s.
         in_flight: Future[None] | None = None
         workers = (self.article_workers() if self.article_workers is not None and self.on_article is not None
-                   and not upload and len(items) >= self.workers_min_articles else None)
+                   and (background or not upload) and len(items) >= self.workers_min_articles else None)
 
         def committed() -> None:  # waits for the commit in flight; its error, if any, stops the ingest
             nonlocal in_flight

@@ -107,7 +107,7 @@ class QAService(ConversationPages):
         self._write_lock = threading.Lock()  # one ingest at a time per process
         # Large uploads are ingested off the request, one at a time (GET /api/jobs/{id}).
         self.jobs = IngestJobs(lambda name, data, replace, progress: self.ingest_bytes(
-            name, data, replace=replace, on_progress=progress), database, max_queued=settings.upload_queue_max,
+            name, data, replace=replace, on_progress=progress, background=True), database, max_queued=settings.upload_queue_max,
             nice=settings.ingest_job_nice)
 
     @property
@@ -129,10 +129,12 @@ class QAService(ConversationPages):
             return report
 
     def ingest_bytes(self, filename: str, data: bytes, replace: bool = False,
-                     on_progress: ProgressHook | None = None) -> IngestResult:
-        """One uploaded file; it never replaces a different article unless `replace` is set."""
+                     on_progress: ProgressHook | None = None, background: bool = False) -> IngestResult:
+        """One uploaded file; it never replaces a different article unless `replace` is set.
+        `background`: an upload job's, whose derived layers may go to worker processes."""
         with self.writing():
-            report = self.ingester.ingest_bytes(filename, data, replace=replace, on_progress=on_progress)
+            report = self.ingester.ingest_bytes(filename, data, replace=replace, on_progress=on_progress,
+                                                background=background)
             self._refresh_after_write()
             return report
 

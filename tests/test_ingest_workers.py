@@ -8,6 +8,7 @@ goes through the real workers in test_bbc_corpus.py.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,30 @@ def test_a_worker_that_never_finishes_starting_is_given_up_on(tmp_path, fake_emb
     assert sorted(extracted_here) == sorted(report.added)  # every one here, none in a worker
     assert {p.article_id for p in svc.positions.positions("Mark Rutte")} == set(report.added)
     assert {p.pid for p in multiprocessing.active_children()} <= before  # the stuck pool was killed
+
+
+def _feed(n: int, tag: str) -> bytes:
+    import json
+
+    return "".join(json.dumps({"id": f"{tag}{i}", "title": f"Harbour story {tag}{i}",
+                               "body": f"Mark Rutte said on Monday that harbour plan {tag}{i} must be funded."}) + "\n"
+                   for i in range(n)).encode()
+
+
+def test_an_upload_job_derives_in_workers_and_a_direct_upload_in_this_thread(tmp_path, fake_embedder):
+    # In the server's process spaCy's parse holds the GIL every query needs (bench/search_during_upload.py);
+    # a direct upload's caller waits, and a worker takes seconds to start.
+    svc, made = _svc(tmp_path, fake_embedder, lambda article: "entries")
+    here: list[str] = []
+    svc.ingester.on_article = lambda article: here.append(article.article_id)
+    direct = svc.ingest_bytes("a.jsonl", _feed(6, "a"))
+    assert len(direct.added) == 6 and sorted(here) == sorted(direct.added) and not made
+
+    job = svc.jobs.submit("b.jsonl", _feed(6, "b"))
+    deadline = time.monotonic() + 60
+    while svc.jobs.get(job.job_id).status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done = svc.jobs.get(job.job_id)
+    assert done.status == "done", done
+    (workers,) = made
+    assert workers.closed and len(workers.finished) == 6 and len(here) == 6  # none derived here
