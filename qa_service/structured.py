@@ -18,7 +18,7 @@ from typing import Any
 
 from qa_service.answerability.comparison import compared_part, is_comparison
 from qa_service.answerability.focus import QUESTION_WORDS, split_when
-from qa_service.answerability.judge import Judgement
+from qa_service.answerability.judge import Judgement, states_a_date
 from qa_service.citations import Claim, Draft
 from qa_service.generators.extractive import ExtractiveGenerator, classify, dated
 from qa_service.models import RetrievedParagraph
@@ -181,10 +181,11 @@ class StructuredGenerator:
         one the judge found could answer (it names what the question names: "the Chips Act came into
         force in 2023" does not answer when Lisbon's levy comes into force); else None."""
         asked = asked_words(question)
-        # A sentence dating no event the layer could place in time (a day with no year, in an article
-        # with no date) is weighed by its own words: "The two-day summit, starting December 3" answers
+        # A sentence stating a date the layer could not place in time (a day with no year, in an
+        # article with no date) is weighed by its own words: "The two-day summit, starting December 3" answers
         # "On what date did the two-day summit get under way?" before any clause sharing one word.
-        have = shares(asked, event.description if event is not None else quote)
+        have = (shares(asked, event.description) if event is not None
+                else shares(asked, quote) if states_a_date(quote) else 0)
         answering = {(s.unit.source, s.unit.text) for s in judgement.ranked}
         index = {s.paragraph_id: i for i, s in enumerate(sources, start=1)}
         best: tuple[int, Any] | None = None

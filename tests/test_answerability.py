@@ -103,6 +103,7 @@ def test_a_money_question_is_answered_only_by_an_amount_of_money(sentence: str, 
     ("The deal was signed in the UK last week.", True),
     ("The ministers met to discuss aid.", False),
     ("It is essential to a just peace.", False),
+    ("The company pivoted to AI and wrote a letter to CEO Jane Doe.", False),  # capitals, not places
 ])
 def test_a_place_question_is_answered_by_a_sentence_naming_where(sentence: str, carries: bool) -> None:
     from qa_service.answerability.judge import _carries
@@ -124,6 +125,11 @@ def test_a_country_asked_is_answered_by_its_people_named() -> None:
     # A person is not a place, and a people is a name only written capitalised.
     assert not j.judge("Which country did Rutte praise?", [para("Rutte praised Trump.")]).ranked
     assert j.actors is not None and not j.actors.places("He took dutch courage and praised them.")
+    # A name ending the sentence, and only a question asking for a country: "Where ...?" is not
+    # answered by a people named ("Dutch diplomats"), nor by a place the question names ("Moscow").
+    assert j.actors.places("Rutte used to lead the Dutch.") == {"Dutch"}
+    assert j.judge("Which country did Rutte use to lead?", [para("Rutte used to lead the Dutch.")]).ranked
+    assert not j.judge("Where did Rutte meet the diplomats?", [para("Rutte met Dutch diplomats.")]).ranked
 
 
 @pytest.mark.parametrize(("sentence", "speaks"), [
@@ -135,6 +141,13 @@ def test_a_country_asked_is_answered_by_its_people_named() -> None:
     ("Rutte warned about Taiwan that a lopsided peace could embolden adversaries, from Beijing targeting "
      "Taiwan to Pyongyang threatening South Korea.", False),
     ("Rutte welcomed the warning about Taiwan from countries like Germany, Japan and Beijing.", False),
+    # Found by review: a reporting verb before the name, one word apart, or "said" with no comma.
+    ("Rutte warned that Beijing was arming Russia over Taiwan.", False),
+    ("Rutte said Beijing was arming Russia over Taiwan.", False),
+    ("Rutte warned that drills near Taiwan by Beijing were not a sign of peace.", False),  # "not" is no verb
+    # ... and every mention counts, however far from a verb the first is.
+    ("Rutte warned of exercises held around Taiwan by Beijing last week; Beijing dismissed the warning.", True),
+    ("Beijing says the warning about Taiwan is interference.", True),
 ])
 def test_a_stance_is_asked_of_whoever_speaks_not_of_a_name_inside_the_words(sentence: str, speaks: bool) -> None:
     j = judge().judge("How did Beijing respond to the warning about Taiwan?", [para(sentence)])

@@ -209,3 +209,32 @@ def test_a_preposition_is_not_an_asked_word() -> None:
     from qa_service.structured import asked_words
 
     assert asked_words("On what date did the two-day summit get under way?") == {"date", "two-d", "summi"}
+
+
+def test_a_sentence_stating_no_date_gives_way_to_the_asked_events_sentence() -> None:
+    """The judge's best sentence for "When did the frost hit the coffee crops?" states no date: the
+    sentence of the dated event the layer ranks for the question answers, however many words the
+    first shares with the question (a review of the undated-day rule found it kept the first)."""
+    from types import SimpleNamespace
+
+    from qa_service.answerability.judge import Judgement, Scored, Unit
+    from qa_service.citations import Claim, Draft
+    from qa_service.positions.models import Event
+    from qa_service.structured import StructuredGenerator
+
+    undated = RetrievedParagraph(paragraph_id="c:p1", article_id="c", title="Coffee", score=1.0,
+                                 text="The frost hit coffee crops across Minas Gerais, traders said.")
+    dated_text = "The frost hit on Monday night."
+    dated_para = RetrievedParagraph(paragraph_id="c:p2", article_id="c", title="Coffee", score=0.9, text=dated_text)
+    event = Event(date="2024-07-29", sort_date="2024-07-29", precision="day", date_text="Monday",
+                  date_start=17, date_end=23, description="The frost hit on Monday night", quote=dated_text,
+                  start=0, end=len(dated_text), paragraph_id="c:p2", article_id="c")
+    layer = SimpleNamespace(focus=lambda question: [("frost", "c:p2", event)],
+                            events_in=lambda pid: [event] if pid == "c:p2" else [])
+    ranked = [Scored(unit=Unit(source=i, start=0, end=len(p.text), text=p.text, context=""), features={}, logit=0.0)
+              for i, p in ((1, undated), (2, dated_para))]
+    judgement = Judgement(probability=0.9, answerable=True, focus=None, ranked=ranked, features={})  # type: ignore[arg-type]
+    first = Draft(claims=[Claim(text=undated.text, source=1, quote=undated.text)])
+    generator = StructuredGenerator(base=None, layer=layer)  # type: ignore[arg-type]
+    draft = generator._dated("When did the frost hit the coffee crops?", first, [undated, dated_para], judgement)
+    assert draft.claims[0].quote == dated_text and draft.claims[0].text.startswith("July 29, 2024: ")

@@ -110,7 +110,9 @@ class ActorDirectory:
         return self._current().mentions(question)
 
     def places(self, text: str) -> frozenset[str]:
-        return self._current().places(text)
+        """The directory the question's own look-up refreshed (no version query per sentence)."""
+        index = self._index
+        return (index if index is not None else self._current()).places(text)
 
 
 class _Index:
@@ -159,19 +161,22 @@ class _Index:
         self._places: dict[str, frozenset[str]] = {}  # sentence -> places it names, for this generation
 
     def places(self, text: str) -> frozenset[str]:
-        """The places and peoples (spaCy's GPE, LOC, NORP) a sentence names, written capitalised:
+        """The countries, cities and peoples (spaCy's GPE, NORP) a sentence names, written capitalised:
         "a former Dutch Prime Minister" names a country by its people. Kept per sentence (the same
         paragraphs come back for many questions), at most 8,192 of them."""
+        text = text[:2000]  # bounded work per sentence, whatever the paragraph
         known = self._places.get(text)
         if known is not None:
             return known
-        hay = _norm(text)
+        hay = re.sub(r"\.(?= )", " ", _norm(text))  # "Europe." ends a sentence; "u.s." stays
+        hay_dotted = _norm(text)
         found: set[str] = set()
-        for word in set(hay.split()):
+        for word in set(hay.split()) | set(hay_dotted.split()):
             for ri, ni in self.by_first_word.get(word, ()):
                 r, names = self.patterns[ri]
                 name, pattern = names[ni]
-                if r.kind in PLACE_KINDS and pattern in hay and _capitalised_in(name, text):
+                if (r.kind in ("GPE", "NORP") and (pattern in hay or pattern in hay_dotted)
+                        and _capitalised_in(name, text)):
                     found.add(r.name)
         if len(self._places) >= 8192:
             self._places.clear()
@@ -299,7 +304,8 @@ class _Index:
 
 def _capitalised_in(name: str, text: str) -> bool:
     """The (lower-case) name stands in the text with a capital: "Dutch", not "dutch courage"."""
-    return any(m.group(0)[:1].isupper() for m in re.finditer(rf"\b{re.escape(name)}\b", text[:4000], re.IGNORECASE))
+    words = r"\s+".join(re.escape(w) for w in name.split())
+    return any(m.group(0)[:1].isupper() for m in re.finditer(rf"(?<!\w){words}(?!\w)", text, re.IGNORECASE))
 
 
 def _spans_in(question: str, mentions: list[ActorMention]) -> list[ActorMention]:

@@ -27,7 +27,7 @@ from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
 from qa_service.models import RetrievedParagraph
 from qa_service.safety import flagged_spans
-from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, plain, sentence_spans, strip_accents
+from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, STANCE_VERBS, plain, sentence_spans, strip_accents
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 FEATURES = ("cov_exact", "cov_soft", "topic_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense",
@@ -51,8 +51,10 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "reason": re.compile(r"\b(?:because|since|as|due to|owing to|after|before|following|amid|so that|in order to|"
                          # and an actor's own reason, as news gives it: "rejected it, saying ..."
                          r"as a result|led to|reason|thanks to|given)\b|, (?:saying|arguing)\b", re.IGNORECASE),
-    # A place written in capitals or with dots counts as well: "in the U.S.", "in the UK".
-    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?[A-Z](?:[a-z]+|[A-Z.]+)"),
+    # A place written with dots or as a country's short code counts as well: "in the U.S.", "in the UK";
+    # not any capitals ("pivoted to AI", "a letter to CEO ...").
+    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?(?:[A-Z][a-z]+|[A-Z]\.(?:[A-Z]\.)+|"
+                        r"(?:US|USA|UK|EU|UAE|DRC)\b)"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
     # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
     "role": re.compile(r"\b(?:president|prime minister|minister|secretary|chancellor|spokes(?:man|woman|person)|"
@@ -274,37 +276,65 @@ class AnswerabilityJudge:
 
     def _names_other_place(self, focus: QuestionFocus, sentence: str) -> bool:
         """"Which country did NATO's chief lead?" is answered by "a former Dutch Prime Minister": a
-        place or people the positions layer knows, other than those the question names itself."""
-        if focus.answer_type != "place" or self.actors is None:
+        country or people the positions layer knows (GPE, NORP), other than those the question names
+        itself (by any of their names). Only a question asking for a country: "Where will the summit be
+        held?" is not answered by "Ukrainian President Zelensky said ...", nor "Which city?" by "Russian"."""
+        if self.actors is None or not _ASKS_COUNTRY.search(focus.question):
             return False
         asked = _plain(focus.question)
-        return any(f" {_plain(p).strip()} " not in asked for p in self.actors.places(sentence))
+        own = {m.name for m in self.actors.mentions(focus.question)}
+        return any(p not in own and f" {_plain(p).strip()} " not in asked for p in self.actors.places(sentence))
 
 
-# A stance cue just before a name attributes what came before to it ("..., said Rutte", "according
-# to the Kremlin"); one just after makes it the subject ("Germany pledged", "..., Beijing said").
-_CUE_THEN_NAME = re.compile(rf"(?:{STANCE_PATTERN.pattern})(?: \S+)? $", re.IGNORECASE)
+# Verb forms that report speech, as whole words: past forms ("dismissed", "said") and, after a name
+# only, present ones ("Beijing says", "Moscow warns"). Not stems: "not", "statement", "support" and
+# "warning" are no verbs of anyone's.
+_PAST_FORMS = frozenset(w for v in STANCE_VERBS for w in (v + "d" if v.endswith("e") else v + "ed",
+                                                            v[:-1] + "ied" if v.endswith("y") else "")
+                        if w) | {"said", "told", "according to"}
+_PRESENT_FORMS = frozenset(v + "es" if v.endswith(("s", "sh", "ch")) else v + "s" for v in STANCE_VERBS) | {"says"}
+_REPORTED = re.compile(r"\b(?:" + "|".join(sorted(_PAST_FORMS, key=len, reverse=True)) + r")\b")
+_REPORTS = re.compile(r"\b(?:" + "|".join(sorted(_PAST_FORMS | _PRESENT_FORMS, key=len, reverse=True)) + r")\b")
+# The report's verb just before the name, after a comma: "..., said Rutte", "according to the Kremlin"
+# ("Rutte said Beijing was arming Russia" is Rutte's words).
+_REPORTED_BY = re.compile(r"(?:, (?:said|says|told|" + "|".join(sorted(_PAST_FORMS, key=len, reverse=True))
+                          + r")|\baccording to)(?: the)? $")
+
+
+def _clauses(sentence: str) -> str:
+    """The sentence as `plain` gives it (" lower words ", possessive 's dropped), its commas, colons and
+    semicolons kept as " , ", and a full stop at a word's end dropped ("Beijing." ends a sentence)."""
+    text = re.sub(r"['’]s\b", "", sentence[:2000].lower())
+    text = " " + " ".join(re.sub(r"[^\w.,\-]+", " ", re.sub(r"[,;:]", " , ", text)).split()) + " "
+    return re.sub(r"\.(?= )", " ", text)
 
 
 def _speaks(term: FocusTerm, sentence: str) -> bool:
     """Is the asked speaker ("How did Beijing respond ...?") the one speaking in the sentence, not
-    named inside someone else's words ("Rutte warned that ... Beijing targeting Taiwan")? A name after
-    a stance cue is someone else's words unless the cue directly attributes to it or a cue follows it
-    within three words. True when the sentence does not name it itself (a pronoun whose antecedent
-    is in the sentence before, or the article's outlet)."""
-    low = _plain(sentence[:2000])
+    named inside someone else's words ("Rutte warned that ... Beijing targeting Taiwan")? A mention
+    after a reporting verb is someone else's words unless that verb attributes to it ("said Rutte",
+    "according to the Kremlin"); a mention followed within three words by a reporting verb speaks
+    ("Beijing dismissed it", "officials in Beijing said"). True when the sentence does not name it
+    itself (a pronoun whose antecedent is in the sentence before, or the article's outlet)."""
+    low = _clauses(sentence)
     keys = term.actor.keys if term.actor is not None else (_plain(term.text).strip(),)
-    spots = [(pos, len(k)) for k in keys[:500] if k and ((pos := low.find(f" {k} ")) >= 0
-                                                         or (pos := low.find(f" {k}.")) >= 0)]
+    spots = [(m.start(), len(k)) for k in keys[:500] if k for m in re.finditer(re.escape(f" {k} "), low)]
     if not spots:
         return True
-    for pos, size in spots:
+    for pos, size in spots[:50]:
         before = low[: pos + 1]
-        after = " ".join(low[pos + size + 1 :].split()[:3])
-        if (not STANCE_PATTERN.search(before) or _CUE_THEN_NAME.search(before)
-                or STANCE_PATTERN.search(after)):
+        after = " ".join(w for w in low[pos + size + 1 :].split()[:4] if w != ",")
+        if not _REPORTED.search(before) or _REPORTED_BY.search(before) or _REPORTS.search(after):
             return True
     return False
+
+
+_ASKS_COUNTRY = re.compile(r"\b(?:which|what) (?:country|nation|nationality)\b(?!['’])", re.IGNORECASE)
+
+
+def states_a_date(sentence: str) -> bool:
+    """The sentence carries a date, as a "when" question's answer must."""
+    return _carries("date", sentence)
 
 
 def _dates_a_name(sentence: str, entities: list[FocusTerm], tokens: _Tokens) -> bool:
