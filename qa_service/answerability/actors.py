@@ -168,8 +168,8 @@ class _Index:
         known = self._places.get(text)
         if known is not None:
             return known
-        hay = re.sub(r"\.(?= )", " ", _norm(text))  # "Europe." ends a sentence; "u.s." stays
         hay_dotted = _norm(text)
+        hay = re.sub(r"\.(?= )", " ", hay_dotted)  # "Europe." ends a sentence; "u.s." stays in hay_dotted
         found: set[str] = set()
         for word in set(hay.split()) | set(hay_dotted.split()):
             for ri, ni in self.by_first_word.get(word, ()):

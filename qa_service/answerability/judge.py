@@ -282,7 +282,7 @@ class AnswerabilityJudge:
         if self.actors is None or not _ASKS_COUNTRY.search(focus.question):
             return False
         asked = _plain(focus.question)
-        own = {m.name for m in self.actors.mentions(focus.question)}
+        own = {t.actor.name for t in focus.terms if t.actor is not None}  # the question's mentions, found once
         return any(p not in own and f" {_plain(p).strip()} " not in asked for p in self.actors.places(sentence))
 
 
@@ -293,12 +293,12 @@ _PAST_FORMS = frozenset(w for v in STANCE_VERBS for w in (v + "d" if v.endswith(
                                                             v[:-1] + "ied" if v.endswith("y") else "")
                         if w) | {"said", "told", "according to"}
 _PRESENT_FORMS = frozenset(v + "es" if v.endswith(("s", "sh", "ch")) else v + "s" for v in STANCE_VERBS) | {"says"}
-_REPORTED = re.compile(r"\b(?:" + "|".join(sorted(_PAST_FORMS, key=len, reverse=True)) + r")\b")
+_PAST_ALTERNATION = "|".join(sorted(_PAST_FORMS, key=len, reverse=True))
+_REPORTED = re.compile(rf"\b(?:{_PAST_ALTERNATION})\b")
 _REPORTS = re.compile(r"\b(?:" + "|".join(sorted(_PAST_FORMS | _PRESENT_FORMS, key=len, reverse=True)) + r")\b")
 # The report's verb just before the name, after a comma: "..., said Rutte", "according to the Kremlin"
 # ("Rutte said Beijing was arming Russia" is Rutte's words).
-_REPORTED_BY = re.compile(r"(?:, (?:said|says|told|" + "|".join(sorted(_PAST_FORMS, key=len, reverse=True))
-                          + r")|\baccording to)(?: the)? $")
+_REPORTED_BY = re.compile(rf"(?:, (?:says|{_PAST_ALTERNATION})|\baccording to)(?: the)? $")
 
 
 def _clauses(sentence: str) -> str:
