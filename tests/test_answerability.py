@@ -104,11 +104,46 @@ def test_a_money_question_is_answered_only_by_an_amount_of_money(sentence: str, 
     ("The ministers met to discuss aid.", False),
     ("It is essential to a just peace.", False),
     ("The company pivoted to AI and wrote a letter to CEO Jane Doe.", False),  # capitals, not places
+    # A world region is a place with no preposition before it (seed paraphrase pd06 had been answered by
+    # "a former Dutch Prime Minister"), and a people is none.
+    ("Ministers met to discuss Ukraine and the Middle East.", True),
+    ("Exports to Southeast Asia and West Africa rose.", True),
+    ("Rutte, a former Dutch Prime Minister, stated that aid is essential.", False),
+    ("Asian markets fell.", False),
+    ("The last frost, in July 2021, sent prices up; on Monday they rose again.", False),  # when, not where
+    ("A frost damaged plantations in the main growing region of Minas Gerais.", True),
+    ("The doses arrived in the capital, Lilongwe, in May.", True),
 ])
 def test_a_place_question_is_answered_by_a_sentence_naming_where(sentence: str, carries: bool) -> None:
     from qa_service.answerability.judge import _carries
 
     assert _carries("place", sentence) is carries
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Besides Ukraine, which region was on the ministers' agenda?", "place"),
+    ("What region of Brazil was hit by the frost?", "place"),
+    ("What part of the world will the plant supply?", "place"),
+    ("Which continent do most visitors come from?", "place"),
+    ("What country did Rutte lead?", "place"),
+    ("Which regions did the ministers discuss?", "list"),
+])
+def test_a_region_or_country_asked_is_a_place(question: str, kind: str) -> None:
+    assert analyse(question, tokenize, None).answer_type == kind
+
+
+def test_a_region_asked_is_not_answered_by_a_sentence_naming_none() -> None:
+    # The seed paraphrase's region question had tied its answer with "a former Dutch Prime Minister".
+    j = judge()
+    region = para("The summit brought together foreign ministers to discuss Ukraine and the Middle East.")
+    dutch = para("Rutte, a former Dutch Prime Minister, told ministers that Ukraine needs aid.")
+    ranked = j.judge("Besides Ukraine, which region was on the ministers' agenda?", [dutch, region]).ranked
+    assert [s.unit.text for s in ranked] == [region.text]
+    # Nor by the place the question names itself (a helper's place question).
+    own = para("The last comparable frost in Brazil sent coffee prices up by 30%.")
+    named = para("A frost damaged plantations in Brazil's main growing region of Minas Gerais.")
+    ranked = j.judge("Which region of Brazil did the frost hit?", [own, named]).ranked
+    assert [s.unit.text for s in ranked] == [named.text]
 
 
 def test_a_country_asked_is_answered_by_its_people_named() -> None:

@@ -58,7 +58,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
                           r"\bwhat (percentage|share|amount|proportion|price|cost|figure)\b|"
                           r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),
     ("reason", re.compile(r"^(why)\b|\bwhy\b|\bfor what reason\b|\bwhat (caused|led to|prompted)\b")),
-    ("place", re.compile(r"\bwhere\b|\bin which (city|country|place|region|town)\b|\bwhich (city|country|town)\b")),
+    ("place", re.compile(r"\bwhere\b|\bin (?:which|what) (city|country|place|region|town)\b|"
+                         r"\b(?:which|what) (city|country|town|region|continent)\b|\bwhat part of the world\b")),
     # Someone's job: "Which job did Rutte hold before leading NATO?", "What is Peskov's title?". Not
     # "what role did Germany play", which asks what it did.
     ("role", re.compile(r"^(?!.*\bplay(?:s|ed|ing)?\b).*(?:\b(?:what|which) (?:\w+ ){0,2}?|['’]s (?:\w+ )?)"

@@ -27,7 +27,15 @@ from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
 from qa_service.models import RetrievedParagraph
 from qa_service.safety import flagged_spans
-from qa_service.text import MONTH_PATTERN, STANCE_PATTERN, STANCE_VERBS, plain, sentence_spans, strip_accents
+from qa_service.text import (
+    MONTH_PATTERN,
+    REGION_PATTERN,
+    STANCE_PATTERN,
+    STANCE_VERBS,
+    plain,
+    sentence_spans,
+    strip_accents,
+)
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 FEATURES = ("cov_exact", "cov_soft", "topic_soft", "entity_unit", "entity_para", "miss_max", "type_ok", "dense",
@@ -38,6 +46,8 @@ _PRONOUN_LED = re.compile(r"^\W*(he|she|they|it|his|her|their|the (?:organi[sz]a
 _PAST = re.compile(r"\b(?:before|previous(?:ly)?|former(?:ly)?|earlier|prior|past|used to)\b", re.IGNORECASE)
 _FORMER = re.compile(r"\b(?:former(?:ly)?|ex-|previously|then-|once|until)", re.IGNORECASE)
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+# Capitalised words that say when, not where: "in July", "on Monday".
+_WHEN_NAMES = rf"(?:{MONTH_PATTERN}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
                        r"Sunday|yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year)|ago)\b"),
@@ -53,8 +63,13 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
                          r"as a result|led to|reason|thanks to|given)\b|, (?:saying|arguing)\b", re.IGNORECASE),
     # A place written with dots or as a country's short code counts as well: "in the U.S.", "in the UK";
     # not any capitals ("pivoted to AI", "a letter to CEO ...").
-    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited)\s+(?:the\s+)?(?:[A-Z][a-z]+|[A-Z]\.(?:[A-Z]\.)+|"
-                        r"(?:US|USA|UK|EU|UAE|DRC)\b)"),
+    # So does a world region by its name, wherever it stands ("to discuss Ukraine and the Middle East"),
+    # and a place after the kind of place it is ("Brazil's main growing region of Minas Gerais", "in the
+    # capital, Lilongwe").
+    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited|(?:region|province|state|city|town|county|district|"
+                        r"capital|port|village) of)\s+(?:the\s+)?(?:(?:capital|city|port|town|village),\s+)?"
+                        r"(?!" + _WHEN_NAMES + r"\b)(?P<name>[A-Z][a-z]+|[A-Z]\.(?:[A-Z]\.)+|(?:US|USA|UK|EU|UAE|DRC)\b)|"
+                        r"(?P<region>" + REGION_PATTERN + ")"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
     # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
     "role": re.compile(r"\b(?:president|prime minister|minister|secretary|chancellor|spokes(?:man|woman|person)|"
@@ -258,7 +273,7 @@ class AnswerabilityJudge:
             "entity_unit": ent_unit / len(entities) if entities else 1.0,
             "entity_para": ent_para / len(entities) if entities else 1.0,
             "miss_max": miss / 6.0,
-            "type_ok": 1.0 if (_carries(focus.answer_type, unit.text) or _names_person(focus, unit)
+            "type_ok": 1.0 if (_carries_asked(focus, unit.text) or _names_person(focus, unit)
                                or self._names_other_place(focus, unit.text)) else 0.0,
             "dense": max(para.dense_score or 0.0, 0.0),
             # Long multi-part questions are answerable with less of them in one sentence.
@@ -465,6 +480,16 @@ def _names_person(focus: QuestionFocus, unit: Unit) -> bool:
     answerer then quotes both (see generators/extractive.with_antecedent)."""
     return (focus.answer_type == "person" and bool(unit.context) and _carries("person", unit.context)
             and bool(STANCE_PATTERN.search(unit.context)))  # names someone as saying something, not "On Monday"
+
+
+def _carries_asked(focus: QuestionFocus, sentence: str) -> bool:
+    """The sentence carries the asked answer type; an asked place is one the question does not name
+    itself: "Which region of Brazil did the frost hit?" is not answered by "the last frost in Brazil"."""
+    if focus.answer_type != "place":
+        return _carries(focus.answer_type, sentence)
+    asked = _plain(focus.question)
+    return any(f" {_plain(m.group('name') or m.group('region')).strip()} " not in asked
+               for m in _TYPE_CUES["place"].finditer(sentence[:2000]))
 
 
 def _carries(answer_type: str, sentence: str) -> bool:
