@@ -33,10 +33,12 @@ MONTH_OR_ABBREVIATION = "(" + "|".join([*MONTH_NAMES, *(m[:3] for m in MONTH_NAM
 
 # The world's regions by name, as news writes them ("the Middle East", "Southeast Asia", "the Sahel"):
 # a place as much as a country is, though no preposition need stand before it.
-REGION_PATTERN = (r"\b(?:(?:the\s+)?(?:Middle|Near|Far)\s+East|(?:(?:North|South|East|West|Central|Northern|Southern|"
-                  r"Eastern|Western)(?:[- ]?(?:East|West))?|Sub-Saharan|Latin)\s+(?:Africa|America|Asia|Europe)|"
+REGION_PATTERN = (r"\b(?:(?:the\s+)?(?:Middle|Near|Far)\s+East|(?:(?i:north|south|east|west|central|northern|southern|"
+                  r"eastern|western)(?:[- ]?(?i:east|west))?|(?i:sub-saharan)|Latin)\s+(?:Africa|America|Asia|Europe)|"
                   r"Africa|Asia|Europe|Oceania|Scandinavia|Eurasia|the\s+(?:Balkans|Baltics?|Caucasus|Sahel|Arctic|"
                   r"Antarctic|Gulf|Levant|Maghreb|Caribbean|Mediterranean|Pacific|Americas|Horn\s+of\s+Africa))\b")
+
+
 REPORTED = "Reported"  # opens a dated answer's claim: "Reported December 4, 2024: <quote>"
 
 

@@ -132,6 +132,52 @@ def test_a_region_or_country_asked_is_a_place(question: str, kind: str) -> None:
     assert analyse(question, tokenize, None).answer_type == kind
 
 
+@pytest.mark.parametrize(("question", "sentence", "carries"), [
+    # The whole name is the place, and the question names it only if it names all of it (review).
+    ("Where will the new plant be built?", "The new plant will be built in New Delhi, the company said.", True),
+    ("Which city will the court sit in?", "The court will sit in The Hague from March.", True),
+    ("Which country did the United Nations envoy visit?", "The envoy travelled to the United States.", True),
+    ("Which region of Asia did the typhoon hit?", "The typhoon battered Southeast Asia on Tuesday.", True),
+    ("Which region of Europe did the heatwave hit hardest?", "The heatwave hit southern Europe hardest.", True),
+    ("Which region of Africa carries most of the burden?", "sub-Saharan Africa carries 95% of cases.", True),
+    ("Which region of Brazil did the frost hit?", "The last frost in Brazil sent prices up.", False),
+    # A region standing alone answers only a region asked; a name after a sentence-opening "In" counts.
+    ("Where will the NATO summit be held?", "Rutte said at the NATO summit that Europe must spend more.", False),
+    ("Which region did the minister visit?", "The minister visited the Middle East.", True),
+    ("Where will leaders gather?", "In Vilnius, leaders will gather next week.", True),
+    ("Where will they meet?", "They will meet at Christmas.", False),
+    ("Where is the plant?", "The plant is in Zürich.", True),
+])
+def test_an_asked_place_is_one_the_question_does_not_name(question: str, sentence: str, carries: bool) -> None:
+    from qa_service.answerability.judge import _carries_asked
+
+    assert _carries_asked(analyse(question, tokenize, None), sentence) is carries
+
+
+@pytest.mark.parametrize("question", [
+    "What country's leader called for a ceasefire?",
+    "What city council voted to ban cruise ships?",
+    "What region-specific rules apply to farmers?",
+])
+def test_a_kind_of_place_qualifying_a_noun_asks_for_the_noun(question: str) -> None:
+    assert analyse(question, tokenize, None).answer_type != "place"
+
+
+def test_a_city_or_region_asked_is_answered_by_a_known_place_named_alone() -> None:
+    # "Valencia was hardest hit" names no preposition; the positions layer knows Valencia (GPE). A people
+    # (NORP) names a country only, and "Where ...?" needs the place said as a place.
+    records = [*RECORDS, ActorRecord(name="Valencia", kind="GPE"), ActorRecord(name="Spanish", kind="NORP")]
+    j = AnswerabilityJudge(tokenize, MODEL, vectors=None, actors=ActorDirectory(lambda: records, lambda: 1))
+    valencia = para("Valencia was hardest hit by the floods, officials said.")
+    assert j.judge("What region was hardest hit by the floods?", [valencia]).ranked
+    assert not j.judge("What region was hardest hit by the floods?",
+                       [para("Spanish towns were hardest hit by the floods.")]).ranked
+    assert not j.judge("Where were the floods worst?", [para("Valencia said the floods were worst.")]).ranked
+    # A place named only as an owner is no answer (a helper's near miss: "In which city did ... agree?").
+    assert not j.judge("In which city did the floods hit hardest?",
+                       [para("Valencia's mayor said the floods hit hardest.")]).ranked
+
+
 def test_a_region_asked_is_not_answered_by_a_sentence_naming_none() -> None:
     # The seed paraphrase's region question had tied its answer with "a former Dutch Prime Minister".
     j = judge()

@@ -20,6 +20,7 @@ from qa_service.positions.models import ActorRecord
 from qa_service.text import PLACE_KINDS, STOP_WORDS, can_name, plain
 
 # Role words a question may use for a person, and the role wordings they stand for.
+COUNTRY_KINDS = frozenset({"GPE", "NORP"})  # what names a country: its own name, or its people's
 _GENERIC_LEADER = ("chief", "head", "leader", "boss", "top official", "chair")
 _LEADER_ROLES = ("secretary general", "secretary-general", "president", "prime minister", "chancellor",
                  "chief", "head", "leader", "chairman", "chairwoman", "chair", "director", "ceo",
@@ -109,10 +110,10 @@ class ActorDirectory:
     def mentions(self, question: str) -> list[ActorMention]:
         return self._current().mentions(question)
 
-    def places(self, text: str) -> frozenset[str]:
+    def places(self, text: str, kinds: frozenset[str] = COUNTRY_KINDS) -> frozenset[str]:
         """The directory the question's own look-up refreshed (no version query per sentence)."""
         index = self._index
-        return (index if index is not None else self._current()).places(text)
+        return (index if index is not None else self._current()).places(text, kinds)
 
 
 class _Index:
@@ -158,26 +159,29 @@ class _Index:
                     if title in role or (leads and title in _GENERIC_LEADER):
                         held.append(ri)
         self._keys: dict[str, tuple[str, ...]] = {}
-        self._places: dict[str, frozenset[str]] = {}  # sentence -> places it names, for this generation
+        self._places: dict[str, frozenset[tuple[str, str]]] = {}  # sentence -> (place, kind), this generation
 
-    def places(self, text: str) -> frozenset[str]:
-        """The countries, cities and peoples (spaCy's GPE, NORP) a sentence names, written capitalised:
-        "a former Dutch Prime Minister" names a country by its people. Kept per sentence (the same
-        paragraphs come back for many questions), at most 8,192 of them."""
+    def places(self, text: str, kinds: frozenset[str] = COUNTRY_KINDS) -> frozenset[str]:
+        """The countries, cities and peoples (spaCy's GPE, NORP; `kinds` of them) a sentence names,
+        written capitalised: "a former Dutch Prime Minister" names a country by its people. Kept per
+        sentence (the same paragraphs come back for many questions), at most 8,192 of them."""
         text = text[:2000]  # bounded work per sentence, whatever the paragraph
         known = self._places.get(text)
-        if known is not None:
-            return known
+        if known is None:
+            known = self._places_in(text)
+        return frozenset(name for name, kind in known if kind in kinds)
+
+    def _places_in(self, text: str) -> frozenset[tuple[str, str]]:
         hay_dotted = _norm(text)
         hay = re.sub(r"\.(?= )", " ", hay_dotted)  # "Europe." ends a sentence; "u.s." stays in hay_dotted
-        found: set[str] = set()
+        found: set[tuple[str, str]] = set()
         for word in set(hay.split()) | set(hay_dotted.split()):
             for ri, ni in self.by_first_word.get(word, ()):
                 r, names = self.patterns[ri]
                 name, pattern = names[ni]
-                if (r.kind in ("GPE", "NORP") and (pattern in hay or pattern in hay_dotted)
+                if (r.kind in COUNTRY_KINDS and (pattern in hay or pattern in hay_dotted)
                         and _capitalised_in(name, text)):
-                    found.add(r.name)
+                    found.add((r.name, r.kind))
         if len(self._places) >= 8192:
             self._places.clear()
         self._places[text] = out = frozenset(found)

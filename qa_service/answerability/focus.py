@@ -29,7 +29,7 @@ QUESTION_WORDS = STOP_WORDS | frozenset(
 _ASKED_WORDS: dict[str, frozenset[str]] = {
     "date": frozenset("year years date dates day days month months time".split()),
     "number": frozenset("number numbers amount percentage share proportion figure".split()),
-    "place": frozenset("place city country town region location".split()),
+    "place": frozenset("place city country town region location continent".split()),
     "role": frozenset("job jobs role roles post posts title titles office occupation profession".split()),
 }
 _TIME_WORDS = frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
@@ -41,6 +41,12 @@ _STANCE_ASK = re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|o
 # "When" asks for a date unless it opens what someone said something about: "What did Rutte say
 # about when Ukraine could join?" asks for his words.
 ASKS_WHEN = r"(?<!about )(?<!on )(?<!of )(?<!over )(?<!regarding )when"
+
+# "What city council voted ...?", "What country's leader ...?", "What region-specific rules ...?" ask
+# for a council, a leader, rules: the kind of place only qualifies the noun after it.
+_NOT_A_COMPOUND = (r"(?!['’-])(?! (?:council|councils|official|officials|hall|halls|music|club|clubs|team|teams|"
+                   r"code|codes|risk|manager|managers|authority|authorities|leader|leaders|residents|government|"
+                   r"police|mayor|centre|center|centres|centers|limits|planners|dwellers|wide)\b)")
 
 # Answer types and the question wordings that ask for them, checked in order.
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -59,7 +65,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
                           r"\b(population|size|age|value|salary|budget|turnover|revenue) of\b")),
     ("reason", re.compile(r"^(why)\b|\bwhy\b|\bfor what reason\b|\bwhat (caused|led to|prompted)\b")),
     ("place", re.compile(r"\bwhere\b|\bin (?:which|what) (city|country|place|region|town)\b|"
-                         r"\b(?:which|what) (city|country|town|region|continent)\b|\bwhat part of the world\b")),
+                         r"\b(?:which|what) (city|country|town|region|continent)\b" + _NOT_A_COMPOUND + r"|"
+                         r"\bwhat part of the world\b")),
     # Someone's job: "Which job did Rutte hold before leading NATO?", "What is Peskov's title?". Not
     # "what role did Germany play", which asks what it did.
     ("role", re.compile(r"^(?!.*\bplay(?:s|ed|ing)?\b).*(?:\b(?:what|which) (?:\w+ ){0,2}?|['’]s (?:\w+ )?)"
@@ -197,7 +204,8 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDi
 # asked, which the answer gives ("the Middle East") rather than repeats. Only such nouns: "What
 # sanctions did the EU impose?" is answered by a sentence saying "sanctions", and "Which German
 # ministers ..." names Germans.
-_KINDS = frozenset("""region regions country countries nation nations city cities town towns place places area
+_KINDS = frozenset("""region regions continent continents country countries nation nations city cities town towns
+    place places area
     areas province provinces company companies firm firms organisation organisations organization organizations
     group groups body bodies official officials person people politician politicians leader leaders question
     questions issue issues matter matters topic topics subject subjects thing things""".split())
@@ -205,8 +213,13 @@ _KIND = re.compile(r"^\W*(?:\w+\W+){0,3}?(?i:which|what)\s+([a-z]+)\b")
 
 
 def _asked_kind(question: str) -> frozenset[str]:
+    if _PART_OF_THE_WORLD.search(question):
+        return frozenset({"part", "world"})  # "What part of the world ...?" asks for a region
     m = _KIND.match(question)
     return frozenset({m.group(1)}) if m and m.group(1) in _KINDS else frozenset()
+
+
+_PART_OF_THE_WORLD = re.compile(r"\bwhat part of the world\b", re.IGNORECASE)
 
 
 def _speaker(question: str, terms: list[FocusTerm], starts: list[int]) -> int | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from qa_service.answerability.actors import ActorDirectory
+from qa_service.answerability.actors import COUNTRY_KINDS, ActorDirectory
 from qa_service.answerability.comparison import parties, party_question
 from qa_service.answerability.focus import FocusTerm, QuestionFocus, analyse
 from qa_service.answerability.vectors import WordVectors
@@ -47,7 +47,8 @@ _PAST = re.compile(r"\b(?:before|previous(?:ly)?|former(?:ly)?|earlier|prior|pas
 _FORMER = re.compile(r"\b(?:former(?:ly)?|ex-|previously|then-|once|until)", re.IGNORECASE)
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 # Capitalised words that say when, not where: "in July", "on Monday".
-_WHEN_NAMES = rf"(?:{MONTH_PATTERN}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_WHEN_NAMES = (rf"(?:{MONTH_PATTERN}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Christmas|Easter|"
+               r"Ramadan|Eid|Diwali|Hanukkah|Thanksgiving|Lent)")
 _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
                        r"Sunday|yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year)|ago)\b"),
@@ -62,14 +63,15 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
                          # and an actor's own reason, as news gives it: "rejected it, saying ..."
                          r"as a result|led to|reason|thanks to|given)\b|, (?:saying|arguing)\b", re.IGNORECASE),
     # A place written with dots or as a country's short code counts as well: "in the U.S.", "in the UK";
-    # not any capitals ("pivoted to AI", "a letter to CEO ...").
-    # So does a world region by its name, wherever it stands ("to discuss Ukraine and the Middle East"),
-    # and a place after the kind of place it is ("Brazil's main growing region of Minas Gerais", "in the
-    # capital, Lilongwe").
-    "place": re.compile(r"\b(?:in|at|from|near|to|visiting|visited|(?:region|province|state|city|town|county|district|"
-                        r"capital|port|village) of)\s+(?:the\s+)?(?:(?:capital|city|port|town|village),\s+)?"
-                        r"(?!" + _WHEN_NAMES + r"\b)(?P<name>[A-Z][a-z]+|[A-Z]\.(?:[A-Z]\.)+|(?:US|USA|UK|EU|UAE|DRC)\b)|"
-                        r"(?P<region>" + REGION_PATTERN + ")"),
+    # not any capitals ("pivoted to AI", "a letter to CEO ..."), nor a month or a feast ("in July").
+    # So does a place after the kind of place it is ("Brazil's main growing region of Minas Gerais", "in
+    # the capital, Lilongwe"), and a world region by its name wherever it stands ("to discuss Ukraine
+    # and the Middle East"; see _carries_asked). The whole name is kept: "in New Delhi", "in The Hague".
+    "place": re.compile(r"\b(?i:in|at|from|near|to|visiting|visited|(?:region|province|state|city|town|county|"
+                        r"district|capital|port|village) of)\s+(?:(?i:the)\s+)?(?:(?:capital|city|port|town|"
+                        r"village),\s+)?(?!" + _WHEN_NAMES + r"\b)(?P<name>" + REGION_PATTERN + r"|"
+                        r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,4}|[A-Z]\.(?:[A-Z]\.)+|(?:US|USA|UK|EU|UAE|DRC)\b)|"
+                        r"(?P<region>" + REGION_PATTERN + r")(?!['’]s\b|-)"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'’]+)+\b|\baccording to\b"),
     # A job title, as news writes it beside a name ("a former Dutch Prime Minister", "Kremlin spokesman").
     "role": re.compile(r"\b(?:president|prime minister|minister|secretary|chancellor|spokes(?:man|woman|person)|"
@@ -290,15 +292,21 @@ class AnswerabilityJudge:
 
 
     def _names_other_place(self, focus: QuestionFocus, sentence: str) -> bool:
-        """"Which country did NATO's chief lead?" is answered by "a former Dutch Prime Minister": a
-        country or people the positions layer knows (GPE, NORP), other than those the question names
-        itself (by any of their names). Only a question asking for a country: "Where will the summit be
-        held?" is not answered by "Ukrainian President Zelensky said ...", nor "Which city?" by "Russian"."""
-        if self.actors is None or not _ASKS_COUNTRY.search(focus.question):
+        """"Which country did NATO's chief lead?" is answered by "a former Dutch Prime Minister", and
+        "Which region was hardest hit?" by "Valencia was hardest hit": a place the positions layer knows,
+        other than those the question names itself (by any of their names). A country asked is named by
+        its people too (NORP); a city or region only by its own name (GPE). Only a question naming the kind
+        of place: "Where will the summit be held?" is not answered by "Zelensky said Ukraine ...", nor
+        "Which city?" by "Russian"."""
+        if self.actors is None or focus.answer_type != "place":
+            return False
+        country = bool(_ASKS_COUNTRY.search(focus.question))
+        if not country and not _ASKS_PLACE_KIND.search(focus.question):
             return False
         asked = _plain(focus.question)
         own = {t.actor.name for t in focus.terms if t.actor is not None}  # the question's mentions, found once
-        return any(p not in own and f" {_plain(p).strip()} " not in asked for p in self.actors.places(sentence))
+        return any(p not in own and f" {_plain(p).strip()} " not in asked and (country or _not_only_owner(p, sentence))
+                   for p in self.actors.places(sentence, COUNTRY_KINDS if country else frozenset({"GPE"})))
 
 
 # Verb forms that report speech, as whole words: past forms ("dismissed", "said") and, after a name
@@ -345,6 +353,14 @@ def _speaks(term: FocusTerm, sentence: str) -> bool:
 
 
 _ASKS_COUNTRY = re.compile(r"\b(?:which|what) (?:country|nation|nationality)\b(?!['’])", re.IGNORECASE)
+def _not_only_owner(place: str, sentence: str) -> bool:
+    """Is the place named other than as an owner? "Spain's train drivers' union" does not answer "In which
+    city did they agree?"; "Valencia was hardest hit" answers "Which region was hardest hit?"."""
+    spots = [m.end() for m in re.finditer(rf"\b{re.escape(place)}\b", sentence[:2000])]
+    return not spots or any(not sentence.startswith(("'s", "’s"), end) for end in spots)
+
+
+_ASKS_PLACE_KIND = re.compile(r"\b(?:which|what) (?:city|town|region|state|province|place)\b(?!['’])", re.IGNORECASE)
 
 
 def states_a_date(sentence: str) -> bool:
@@ -483,13 +499,25 @@ def _names_person(focus: QuestionFocus, unit: Unit) -> bool:
 
 
 def _carries_asked(focus: QuestionFocus, sentence: str) -> bool:
-    """The sentence carries the asked answer type; an asked place is one the question does not name
-    itself: "Which region of Brazil did the frost hit?" is not answered by "the last frost in Brazil"."""
+    """The sentence carries the asked answer type. An asked place is one the question does not name
+    itself ("Which region of Brazil did the frost hit?" is not answered by "the last frost in Brazil"),
+    and a region standing alone ("... to discuss Ukraine and the Middle East") answers only a question
+    asking for a region: "Where will the summit be held?" is not answered by "Europe must spend more"."""
     if focus.answer_type != "place":
         return _carries(focus.answer_type, sentence)
     asked = _plain(focus.question)
-    return any(f" {_plain(m.group('name') or m.group('region')).strip()} " not in asked
-               for m in _TYPE_CUES["place"].finditer(sentence[:2000]))
+    region_asked = bool(_ASKS_REGION.search(focus.question))
+    for m in _TYPE_CUES["place"].finditer(strip_accents(sentence[:2000])):
+        if m.group("region") is not None and not region_asked:
+            continue
+        name = _THE.sub("", _plain(m.group("name") or m.group("region")).strip())
+        if name and f" {name} " not in asked:
+            return True
+    return False
+
+
+_ASKS_REGION = re.compile(r"\b(?:which|what) (?:region|continent)s?\b|\bpart of the world\b", re.IGNORECASE)
+_THE = re.compile(r"^the ")
 
 
 def _carries(answer_type: str, sentence: str) -> bool:
