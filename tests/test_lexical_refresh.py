@@ -118,3 +118,23 @@ def test_bulk_work_steps_aside_while_a_query_runs_but_never_for_long():
     assert 0.25 <= waited < 2
     released.set()
     t.join()
+
+
+def test_a_query_is_tokenised_as_the_index_was(tmp_path, fake_embedder):
+    # tokenize_query skips bm25s.tokenize's per-call set-up (the judge calls it for every new sentence);
+    # its tokens must stay those the chunks were indexed with, or BM25 and the judge miss words.
+    import bm25s
+
+    from qa_service.lexical import normalise_spelling
+
+    lexical = _svc(tmp_path, fake_embedder).retriever.lexical
+    texts = [
+        "The harbour plan was approved by the council on Tuesday.",
+        "Don't stop: U.S. officials' e-mails cost $4bn (2,000 of them), naïve café ÜBER colour.",
+        "the a an of", "", "x", "日本語 テキスト and Zürich's mayors",
+        "Running runners ran; organisations organized organising.",
+    ]
+    for text in texts:
+        indexed = bm25s.tokenize([normalise_spelling(text)], stopwords="en", stemmer=lexical.stemmer,
+                                 return_ids=False, show_progress=False)[0]
+        assert lexical.tokenize_query(text) == indexed, text
