@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from qa_service.text import MONTH_OR_ABBREVIATION, parse_date, plain
 
@@ -25,8 +26,10 @@ def dates_in(text: str) -> list[date]:
     return sorted(set(found))
 
 
-def _names(source: str) -> list[str]:
-    """Ways a question may name an outlet: "Cnbc | World Business News Leader" is also "CNBC"."""
+@lru_cache(maxsize=4096)
+def _names(source: str) -> tuple[str, ...]:
+    """Ways a question may name an outlet, longest first: "Cnbc | World Business News Leader" is also
+    "CNBC". Kept per outlet: every question is matched against every known outlet."""
     names = [source]
     head = re.split(r"\s+[|:\-\u2013]\s+", source)[0]
     if head != source:
@@ -35,7 +38,7 @@ def _names(source: str) -> list[str]:
     for n in names:
         n = plain(n).strip()
         out += [n, n[4:]] if n.startswith("the ") else [n]
-    return [n for n in dict.fromkeys(out) if len(n) >= 3]
+    return tuple(sorted((n for n in dict.fromkeys(out) if len(n) >= 3), key=len, reverse=True))
 
 
 def source_mentions(text: str, known: dict[str, str]) -> list[tuple[int, int, str]]:
@@ -43,7 +46,9 @@ def source_mentions(text: str, known: dict[str, str]) -> list[tuple[int, int, st
     hay = plain(text)
     found: list[tuple[int, int, str]] = []
     for display in known.values():
-        for name in sorted(_names(display), key=len, reverse=True):
+        for name in _names(display):
+            if name not in hay:  # most outlets go unnamed: no pattern to run
+                continue
             for m in re.finditer(rf"(?<![a-z0-9]){re.escape(name)}(?:'s)?(?![a-z0-9])", hay):
                 if not any(s <= m.start() < e for s, e, _ in found):
                     found.append((m.start(), m.end(), display))
