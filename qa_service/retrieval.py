@@ -185,9 +185,10 @@ class HybridRetriever(BaseRetriever):
         got = self.store.query(qvec, n + 10, self._where(scope))
         ranked: list[str] = []
         sims: dict[str, float] = {}
-        for chunk_id, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0], strict=True):
-            # Skip uncommitted leftovers of an interrupted ingest, and chunks deleted meanwhile.
-            if meta is None or table.article_hash.get(meta.get("article_id")) != meta.get("content_hash"):
+        for chunk_id, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+            # The snapshot says what is committed: uncommitted leftovers of an interrupted ingest are
+            # not in it. (A chunk of an article replaced since is dropped when materialised.)
+            if chunk_id not in table.pos:
                 continue
             ranked.append(chunk_id)
             sims[chunk_id] = 1.0 - float(dist)

@@ -453,3 +453,18 @@ def test_a_folders_unsupported_files_are_listed_not_skipped_silently(tmp_path, f
     (where, why), = report.failed
     assert where.endswith("weird.pdf") and why.startswith("unsupported file type .pdf (articles are ")
     assert len(report.added) == 1
+
+
+def test_dense_search_skips_chunks_its_snapshot_does_not_hold(tmp_path, fake_embedder):
+    """Ids and distances come from Chroma, never metadata: the BM25 snapshot decides what is committed."""
+    svc = _svc(tmp_path, fake_embedder)
+    corpus = tmp_path / "c"
+    _write(corpus, "a.txt", "Harbour story", ["The harbour plan is here and now.", "The ferry runs at noon."])
+    svc.ingest([corpus])
+    vector = fake_embedder.embed_query("harbour plan")
+    # An interrupted ingest's leftover: in Chroma, never committed, the nearest of all to the query.
+    svc.store.chunks.upsert(ids=["ghost:p1:w0"], embeddings=[vector], documents=["harbour plan"],
+                            metadatas=[{"article_id": "ghost", "content_hash": "x", "paragraph_id": "ghost:p1"}])
+    ranked, sims = svc.retriever._dense(vector, 5, {}, svc.retriever.lexical.refresh())
+    assert ranked and "ghost:p1:w0" not in ranked and "ghost:p1:w0" not in sims
+    assert all(hit.article_id != "ghost" for hit in svc.search("harbour plan", k=5))
