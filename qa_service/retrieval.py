@@ -187,7 +187,8 @@ class HybridRetriever(BaseRetriever):
         sims: dict[str, float] = {}
         for chunk_id, dist in zip(got["ids"][0], got["distances"][0], strict=True):
             # The snapshot says what is committed: uncommitted leftovers of an interrupted ingest are
-            # not in it. (A chunk of an article replaced since is dropped when materialised.)
+            # not in it. (A re-ingest under way may have written a chunk id's new vector: it only ranks,
+            # and the text shown is the snapshot's version; see scoped_dense._fetch.)
             if chunk_id not in table.pos:
                 continue
             ranked.append(chunk_id)

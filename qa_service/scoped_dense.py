@@ -50,13 +50,12 @@ class ScopedVectors:
         return [ids[i] for i in top[:n]], {ids[i]: float(sims[i]) for i in top}
 
     def _fetch(self, table: Any, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
-        wanted = [table.ids[int(r)] for r in rows]
-        got_ids, metas, vectors = self.store.vectors(wanted)
-        ids: list[str] = []
-        kept: list[Any] = []
-        for chunk_id, meta, vector in zip(got_ids, metas, vectors, strict=True):
-            # Only the version the snapshot committed: not a re-ingest's chunk written meanwhile.
-            if meta is not None and table.article_hash.get(meta.get("article_id")) == meta.get("content_hash"):
-                ids.append(chunk_id)
-                kept.append(vector)
-        return ids, np.asarray(kept, dtype=np.float32) if kept else np.zeros((0, 0), dtype=np.float32)
+        # Vectors only: the snapshot's rows are its committed chunks, and reading their metadata too
+        # took 2.5x as long (0.9 s against 0.35 s for 5,000 chunks at 100k). A vector read while a
+        # re-ingest replaces its article may be the new version's: it only ranks, for this snapshot,
+        # which that re-ingest's commit ends; the text shown is the snapshot's version.
+        ids, _, vectors = self.store.vectors([table.ids[int(r)] for r in rows], metadata=False)
+        kept = [(i, v) for i, v in zip(ids, vectors, strict=True) if v is not None]
+        if not kept:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [i for i, _ in kept], np.asarray([v for _, v in kept], dtype=np.float32)
