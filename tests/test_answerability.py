@@ -736,3 +736,16 @@ def test_a_response_is_asked_of_its_speaker() -> None:
     # Two names: the sentence names Rutte and his demand, not Kallas, whose response is asked.
     p = para("Rutte demanded compensation for the signalling failure at the meeting.")
     assert not judge().judge("What was Kallas's response to Rutte's demand for compensation?", [p]).ranked
+
+
+def test_word_pieces_from_the_rust_tokenizer_are_the_wrappers(embedder) -> None:
+    """The judge calls the fast tokenizer's Rust side directly: the same pieces as the Python wrapper gives,
+    its normalising (case, accents) included."""
+    from qa_service.answerability.vectors import WordVectors
+
+    vectors = WordVectors.from_sentence_transformer(embedder.model)
+    assert vectors is not None and vectors._encode_batch is not None
+    words = ["Negotiations", "rhône", "Zürich", "state-owned", "u.s.", "naïve", "déjà", "1,200", "x" * 40,
+             "Kyiv’s", "infrastructure", "ÉCOLE", "straße"]
+    wrapper = embedder.model.tokenizer(words, add_special_tokens=False)["input_ids"]
+    assert vectors._word_pieces(words) == [list(ids) for ids in wrapper]
