@@ -27,7 +27,8 @@ class WordVectors:
         # Python wrapper's overhead, 0.47 -> 0.21 ms a sentence's words.
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
         self._encode_batch = getattr(backend, "encode_batch", None)
-        if self._encode_batch is not None:  # the wrapper sets these per call; the copy may hold the encoder's
+        if backend is not None and self._encode_batch is not None:
+            # The wrapper sets padding and truncation per call; the copy may still hold the encoder's.
             backend.no_padding()
             backend.no_truncation()
         self._lock = threading.Lock()
