@@ -257,3 +257,24 @@ def test_positions_read_by_two_threads_at_once_are_counted_once(tmp_path, corpus
         t.join()
     (held,) = index._terms.values()
     assert held and index._held == len(held)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_positions_stored_before_the_rank_table_are_ranked_the_same_after_migrating(backend, tmp_path, request,
+                                                                                     corpus) -> None:
+    """Migration 0003 fills pos_position_rank from the positions a 0002 database holds."""
+    from sqlalchemy import text
+
+    from qa_service.database.migrate import upgrade
+
+    url = sqlite_url(tmp_path) if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    store = PositionsStore(open_database(url))
+    fill(store, corpus)
+    terms = sorted(store.name_keys())
+    before = {t: sorted(store.term_positions(t), key=str) for t in terms}
+    assert sum(map(len, before.values())) > 20 and any(w for held in before.values() for _, _, w in held)
+    with store.engine.begin() as conn:  # back to revision 0002: no rank table
+        conn.execute(text("DROP TABLE pos_position_rank"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    upgrade(store.engine)
+    assert {t: sorted(store.term_positions(t), key=str) for t in terms} == before

@@ -238,6 +238,15 @@ pos_position_words = Table(
     Column("word", Text, primary_key=True),
 )
 
+# What best_position ranks a position by (its date, its topic and stance words), in a narrow row of its
+# own: read through pos_positions' wide rows and pos_position_words, an actor's 2,000 positions took 19 ms.
+pos_position_rank = Table(
+    "pos_position_rank", metadata,
+    Column("pos", PosId, primary_key=True, autoincrement=False),
+    Column("published", Text, nullable=False),
+    Column("words", Text, nullable=False),  # space-separated
+)
+
 pos_event_words = Table(
     "pos_event_words", metadata,
     Column("event", PosId, primary_key=True, autoincrement=False),

@@ -46,6 +46,7 @@ from qa_service.database.tables import (
     pos_group_keys,
     pos_meta,
     pos_name_keys,
+    pos_position_rank,
     pos_position_terms,
     pos_position_words,
     pos_positions,
@@ -173,10 +174,9 @@ _EVENTS_IN = (select(pos_events.c.data)
 _BEST_POSITION = {words: _best_position(words) for words in (False, True)}
 # One row per position, its words joined: a much-quoted actor has thousands of positions and
 # tens of thousands of words, and rows cost more to fetch than strings to split.
-_TERM_POSITIONS = (select(pos_positions.c.id, pos_positions.c.published,
-                          select(func.aggregate_strings(pos_position_words.c.word, " "))
-                          .where(pos_position_words.c.pos == pos_positions.c.id).scalar_subquery())
-                   .select_from(pos_position_terms.join(pos_positions, pos_positions.c.id == pos_position_terms.c.pos))
+_TERM_POSITIONS = (select(pos_position_rank.c.pos, pos_position_rank.c.published, pos_position_rank.c.words)
+                   .select_from(pos_position_terms.join(pos_position_rank,
+                                                        pos_position_rank.c.pos == pos_position_terms.c.pos))
                    .where(pos_position_terms.c.term == bindparam("term")))
 _POSITION = select(pos_positions.c.data).where(pos_positions.c.id == bindparam("id"))
 _BEST_EVENTS = {(words, terms): _best_events(words, terms) for words in (False, True) for terms in (False, True)
@@ -323,8 +323,10 @@ class PositionsStore:
               "topic_lc": p.topic.lower() if p.topic else None, "stance_lc": p.stance.lower()}
              for (aid, p), k in zip(rows, keys, strict=True)]).scalars().all()
         terms = [{"term": t, "pos": i} for i, k in zip(ids, keys, strict=True) for t in key_spans(k)]
-        words = [{"pos": i, "word": w} for i, (_, p) in zip(ids, rows, strict=True)
-                 for w in content_words(f"{p.topic or ''} {p.stance}")]
+        own_words = [sorted(content_words(f"{p.topic or ''} {p.stance}")) for _, p in rows]
+        words = [{"pos": i, "word": w} for i, ws in zip(ids, own_words, strict=True) for w in ws]
+        conn.execute(pos_position_rank.insert(), [{"pos": i, "published": p.published or "", "words": " ".join(ws)}
+                                                  for i, (_, p), ws in zip(ids, rows, own_words, strict=True)])
         if terms:
             conn.execute(pos_position_terms.insert(), terms)
         if words:
@@ -382,7 +384,7 @@ class PositionsStore:
             conn.execute(table.delete().where(*match, table.c.n <= 0), [{k: v for k, v in r.items() if k != "b_n"}
                                                                         for r in rows])
         for side, column, table in ((pos_position_terms, "pos", pos_positions),
-                                    (pos_position_words, "pos", pos_positions),
+                                    (pos_position_words, "pos", pos_positions), (pos_position_rank, "pos", pos_positions),
                                     (pos_event_terms, "event", pos_events), (pos_event_words, "event", pos_events)):
             ids = select(table.c.id).where(table.c.article_id == article_id)
             conn.execute(delete(side).where(side.c[column].in_(ids)))
