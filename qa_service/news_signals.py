@@ -62,6 +62,26 @@ def sources_in(text: str, known: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(d for *_, d in source_mentions(text, known)))
 
 
+def outlet_spans(text: str, known: dict[str, str]) -> list[tuple[int, int]]:
+    """Where the text names known outlets, as character spans of the text itself ("Cnbc | World Business
+    News Leader", "The Verge's"), in order."""
+    hay = plain(text)
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for start, end, _ in source_mentions(text, known):
+        words = hay[start:end].split()
+        found = re.compile(r"(?<![\w.\-])" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?![\w\-])",
+                           re.IGNORECASE).search(text, pos) if words else None
+        if found is not None:
+            spans.append((found.start(), found.end()))
+            pos = found.end()
+    return spans
+
+
+# What text.plain turns into one space between two words: a possessive 's and any other characters.
+_BETWEEN_WORDS = r"(?:['’][sS])?[^\w.\-]+"
+
+
 def outlet_clauses(text: str, known: dict[str, str]) -> dict[str, str]:
     """For each named outlet, the part of the question about it: from its mention to the
     next outlet's mention (multi-outlet questions ask one thing of each outlet)."""

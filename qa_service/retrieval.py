@@ -22,7 +22,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from qa_service.errors import InvalidInputError
 from qa_service.lexical import LexicalIndex
 from qa_service.models import Article, Paragraph, RetrievedParagraph
-from qa_service.news_signals import dates_in, outlet_clauses, sources_in
+from qa_service.news_signals import dates_in, outlet_clauses, outlet_spans, sources_in
 from qa_service.priority import QueryFirst
 from qa_service.scoped_dense import ScopedVectors
 from qa_service.store import STATE_ID, ChromaStore
@@ -208,6 +208,10 @@ class HybridRetriever(BaseRetriever):
     @staticmethod
     def _rows(chunk_ids: Any, table: Any) -> list[int]:
         return [table.pos[c] for c in chunk_ids if c in table.pos]
+
+    def outlet_spans(self, question: str) -> list[tuple[int, int]]:
+        """Where the question names outlets of the current snapshot (no refresh: the search does that)."""
+        return outlet_spans(question, self.lexical.snapshot.sources) if self.use_news_signals else []
 
     def article(self, article_id: str, content_hash: str) -> Article | None:
         """The article at exactly this version, or None (deleted or replaced since the snapshot)."""

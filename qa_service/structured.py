@@ -73,9 +73,12 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
 
 class StructuredLayer:
     def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None],
-                 remembered: int = 64) -> None:
+                 remembered: int = 64, outlets: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
         self.positions = positions
         self.paragraph = paragraph  # (article_id, paragraph_id) -> RetrievedParagraph
+        # Where a question names outlets (news_signals.outlet_spans): "a TechCrunch article" names the
+        # source, not an actor, and "Cnbc | World Business News Leader" no leader.
+        self.outlets = outlets
         # covers(), boost() and draft() each ask for one question's focus: look it up once.
         self._focus: OrderedDict[tuple[str, object], tuple[list[tuple[str, str, Any]], bool]] = OrderedDict()
         self._remembered = remembered
@@ -105,6 +108,8 @@ class StructuredLayer:
 
     def _find_focus(self, question: str) -> tuple[list[tuple[str, str, Any]], bool]:
         kind = classify(question)
+        for start, end in self.outlets(question) if self.outlets is not None else ():
+            question = question[:start] + " " * (end - start) + question[end:]  # same length: offsets agree
         if kind == "when":
             return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)], False
         if kind not in ("position", "what", "who", "yesno"):

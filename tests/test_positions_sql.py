@@ -278,3 +278,25 @@ def test_positions_stored_before_the_rank_table_are_ranked_the_same_after_migrat
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     upgrade(store.engine)
     assert {t: sorted(store.term_positions(t), key=str) for t in terms} == before
+
+
+def test_an_outlet_the_question_names_as_its_source_is_not_an_actor(tmp_path) -> None:
+    """"Did the TechCrunch article say ...?" names where it was reported, not who said it: the layer
+    looks for actors in the question without its outlets (the positions of "TechCrunch" stay its own)."""
+    from qa_service.news_signals import outlet_spans
+    from qa_service.positions.models import Position
+
+    index = PositionsIndex(Settings(index_dir=tmp_path), nlp=None, engine=open_database(sqlite_url(tmp_path)))
+    text = "TechCrunch said the merger would fail."
+    said = Position(actor="TechCrunch", actor_text="TechCrunch", verb="say", stance="the merger would fail",
+                    stance_start=16, stance_end=37, quote=text, start=0, end=len(text), article_id="a",
+                    paragraph_id="a:p1", paragraph_text=text)
+    index.store.replace_article(Article(article_id="a", title="Merger", content_hash="h"), ArticleEntries(
+        article_id="a", actors=[ActorRecord(name="TechCrunch", kind="ORG")], positions=[said]))
+    known = {"techcrunch": "TechCrunch", "cnbc | world business news leader": "Cnbc | World Business News Leader"}
+    question = "Did the TechCrunch article say that the merger would fail?"
+    assert [actor for actor, _, _ in StructuredLayer(index, paragraph=lambda _a, _p: None).focus(question)] == [
+        "TechCrunch"]
+    layer = StructuredLayer(index, paragraph=lambda _a, _p: None, outlets=lambda q: outlet_spans(q, known))
+    assert layer.focus(question) == []
+    assert outlet_spans("Did Cnbc | World Business News Leader's piece and The Verge agree?", known) == [(4, 37)]
