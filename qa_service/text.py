@@ -27,6 +27,8 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
                "November", "December")
 MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES, start=1)}
 MONTH_PATTERN = "(?:" + "|".join(MONTH_NAMES) + ")"
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_PATTERN = "(?:" + "|".join(WEEKDAY_NAMES) + ")"
 # A month as news writes it, full or abbreviated ("Sept.", "Dec"), one capture group.
 MONTH_OR_ABBREVIATION = "(" + "|".join([*MONTH_NAMES, *(m[:3] for m in MONTH_NAMES if m != "May"), "Sept"]) + r")\.?"
 

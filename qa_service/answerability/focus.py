@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wordfreq import zipf_frequency
 
 from qa_service.answerability.actors import ActorDirectory, ActorMention
-from qa_service.text import MONTHS, STANCE_PATTERN, STOP_WORDS
+from qa_service.text import MONTHS, STANCE_PATTERN, STOP_WORDS, WEEKDAY_NAMES
 
 # Words that frame a question rather than say what it is about.
 QUESTION_WORDS = STOP_WORDS | frozenset(
@@ -32,7 +32,7 @@ _ASKED_WORDS: dict[str, frozenset[str]] = {
     "place": frozenset("place city country town region location continent".split()),
     "role": frozenset("job jobs role roles post posts title titles office occupation profession".split()),
 }
-_TIME_WORDS = frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_TIME_WORDS = frozenset(MONTHS) | frozenset(d.lower() for d in WEEKDAY_NAMES)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*")
 
 _STANCE_ASK = re.compile(STANCE_PATTERN.pattern + r"|\b(position|stance|views?|opinion|think|thinks|thought|feel|"
@@ -147,16 +147,38 @@ class QuestionFocus:
     terms: list[FocusTerm] = field(default_factory=list)
     also_when: bool = False  # "..., and when?": the answer is dated (see split_when)
     speaker: int | None = None  # index of the term naming whose stance is asked ("What did Rutte say ...?")
+    place: PlaceAsked | None = None  # for a "place" question, the kind of place it names (see place_asked)
 
     @property
     def total_weight(self) -> float:
         return sum(t.weight for t in self.terms) or 1.0
 
 
+@dataclass(frozen=True)
+class PlaceAsked:
+    """The kind of place a "place" question names, which decides what answers it (judge.py)."""
+
+    country: bool  # "which country/nation/nationality": a country's people (NORP) name it too
+    kind: bool  # "which city/town/region/state/province/place": a place the positions layer knows answers
+    region: bool  # "which region/continent", "part of the world": a world region standing alone answers
+
+
+_ASKS_COUNTRY = re.compile(r"\b(?:which|what) (?:country|nation|nationality)\b(?!['’])", re.IGNORECASE)
+_ASKS_PLACE_KIND = re.compile(r"\b(?:which|what) (?:city|town|region|state|province|place)\b(?!['’])", re.IGNORECASE)
+_ASKS_REGION = re.compile(r"\b(?:which|what) (?:region|continent)s?\b|\bpart of the world\b", re.IGNORECASE)
+
+
+def place_asked(question: str) -> PlaceAsked:
+    return PlaceAsked(country=bool(_ASKS_COUNTRY.search(question)), kind=bool(_ASKS_PLACE_KIND.search(question)),
+                      region=bool(_ASKS_REGION.search(question)))
+
+
 def analyse(question: str, tokenize: Callable[[str], list[str]], actors: ActorDirectory | None) -> QuestionFocus:
     """Answer type plus focus terms; words inside an actor mention become one actor term."""
     question = question[:2000]  # bounded work on any input
     focus = QuestionFocus(question=question, answer_type=answer_type(question), also_when=split_when(question)[1])
+    if focus.answer_type == "place":
+        focus.place = place_asked(question)
     mentions = actors.mentions(question) if actors is not None else []
     taken: list[tuple[int, int]] = []
     starts: list[int] = []  # each term's offset in the question

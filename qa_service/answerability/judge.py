@@ -32,6 +32,7 @@ from qa_service.text import (
     REGION_PATTERN,
     STANCE_PATTERN,
     STANCE_VERBS,
+    WEEKDAY_PATTERN,
     plain,
     sentence_spans,
     strip_accents,
@@ -47,11 +48,11 @@ _PAST = re.compile(r"\b(?:before|previous(?:ly)?|former(?:ly)?|earlier|prior|pas
 _FORMER = re.compile(r"\b(?:former(?:ly)?|ex-|previously|then-|once|until)", re.IGNORECASE)
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 # Capitalised words that say when, not where: "in July", "on Monday".
-_WHEN_NAMES = (rf"(?:{MONTH_PATTERN}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Christmas|Easter|"
-               r"Ramadan|Eid|Diwali|Hanukkah|Thanksgiving|Lent)")
+_WHEN_NAMES = (rf"(?:{MONTH_PATTERN}|{WEEKDAY_PATTERN}|Christmas|Easter|Ramadan|Eid|Diwali|Hanukkah|Thanksgiving|"
+               r"Lent)")
 _TYPE_CUES: dict[str, re.Pattern[str]] = {
-    "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
-                       r"Sunday|yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year)|ago)\b"),
+    "date": re.compile(rf"\b(?:{MONTH_PATTERN}|(?:1[89]|20)\d\d|{WEEKDAY_PATTERN}|yesterday|today|tomorrow|"
+                       r"(?:last|next|this) (?:week|month|year)|ago)\b"),
     "number": re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                          r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
                          re.IGNORECASE),
@@ -298,11 +299,10 @@ class AnswerabilityJudge:
         its people too (NORP); a city or region only by its own name (GPE). Only a question naming the kind
         of place: "Where will the summit be held?" is not answered by "Zelensky said Ukraine ...", nor
         "Which city?" by "Russian"."""
-        if self.actors is None or focus.answer_type != "place":
+        place = focus.place
+        if self.actors is None or focus.answer_type != "place" or place is None or not (place.country or place.kind):
             return False
-        country = bool(_ASKS_COUNTRY.search(focus.question))
-        if not country and not _ASKS_PLACE_KIND.search(focus.question):
-            return False
+        country = place.country
         asked = _plain(focus.question)
         own = {t.actor.name for t in focus.terms if t.actor is not None}  # the question's mentions, found once
         return any(p not in own and f" {_plain(p).strip()} " not in asked and (country or _not_only_owner(p, sentence))
@@ -352,15 +352,11 @@ def _speaks(term: FocusTerm, sentence: str) -> bool:
     return False
 
 
-_ASKS_COUNTRY = re.compile(r"\b(?:which|what) (?:country|nation|nationality)\b(?!['’])", re.IGNORECASE)
 def _not_only_owner(place: str, sentence: str) -> bool:
     """Is the place named other than as an owner? "Spain's train drivers' union" does not answer "In which
     city did they agree?"; "Valencia was hardest hit" answers "Which region was hardest hit?"."""
     spots = [m.end() for m in re.finditer(rf"\b{re.escape(place)}\b", sentence[:2000])]
     return not spots or any(not sentence.startswith(("'s", "’s"), end) for end in spots)
-
-
-_ASKS_PLACE_KIND = re.compile(r"\b(?:which|what) (?:city|town|region|state|province|place)\b(?!['’])", re.IGNORECASE)
 
 
 def states_a_date(sentence: str) -> bool:
@@ -506,7 +502,7 @@ def _carries_asked(focus: QuestionFocus, sentence: str) -> bool:
     if focus.answer_type != "place":
         return _carries(focus.answer_type, sentence)
     asked = _plain(focus.question)
-    region_asked = bool(_ASKS_REGION.search(focus.question))
+    region_asked = focus.place is not None and focus.place.region
     for m in _TYPE_CUES["place"].finditer(strip_accents(sentence[:2000])):
         if m.group("region") is not None and not region_asked:
             continue
@@ -516,7 +512,6 @@ def _carries_asked(focus: QuestionFocus, sentence: str) -> bool:
     return False
 
 
-_ASKS_REGION = re.compile(r"\b(?:which|what) (?:region|continent)s?\b|\bpart of the world\b", re.IGNORECASE)
 _THE = re.compile(r"^the ")
 
 
