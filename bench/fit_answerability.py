@@ -77,8 +77,10 @@ def near_misses(examples: list[Example], service: QAService, rng: random.Random,
         mentioned = [t for t in focus.terms if t.actor is not None and t.text in ex.question]
         if mentioned:
             term = rng.choice(mentioned)
-            kind = next((a.kind for a in actors if a.name == term.actor.name), "PERSON")
-            others = [a.name for a in actors if a.kind == kind and a.name != term.actor.name
+            named = term.actor
+            assert named is not None  # (mentioned holds actor terms only)
+            kind = next((a.kind for a in actors if a.name == named.name), "PERSON")
+            others = [a.name for a in actors if a.kind == kind and a.name != named.name
                       and normalize(a.name) not in evidence and normalize(a.name) not in normalize(ex.question)]
             if others:
                 q = ex.question.replace(term.text, rng.choice(others), 1)
@@ -312,7 +314,8 @@ def cross_validate(fit: list[Example], start: AnswerabilityModel, folds: int = 4
 
 def top_sentence(name: str, exs: list[Example], model: AnswerabilityModel) -> dict[str, object]:
     """Answerable questions whose first-ranked eligible sentence holds the gold evidence."""
-    hits = [bool(ex.candidates) and holds_evidence(max(ex.candidates, key=lambda c: model.rank(c.features)), ex.evidence)
+    hits = [bool(ex.candidates) and holds_evidence(max(ex.candidates or [], key=lambda c: model.rank(c.features)),
+                                                   ex.evidence)
             for ex in exs if ex.answerable]
     row = {"set": f"ranker, evidence in the first sentence: {name}", "answerable": len(hits), "hits": sum(hits)}
     print(json.dumps(row))
