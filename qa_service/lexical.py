@@ -190,16 +190,22 @@ class LexicalIndex:
         A stale one is returned as it is while a background build makes the next (the
         very first build, and `wait=True`, build here instead).
         """
+        return self.refresh_checked(wait, stale_wait)[0]
+
+    def refresh_checked(self, wait: bool = False, stale_wait: bool = True) -> tuple[Snapshot, bool]:
+        """`refresh`, and whether the snapshot was the index as it stood when checked: no write
+        committed since it was built and none under way. Only then does a chunk id it holds name the
+        vector Chroma holds under that id (a re-ingest writes a new version under the same ids)."""
         key = self._key()
         snap = self.snapshot
         if not self._stale(snap, key):
-            return snap
+            return snap, snap.key == key and not key[2]
         if wait or not snap.built:
             with self._build_lock:
                 key = self._key()
                 if self._stale(self.snapshot, key):
                     self._build(key)
-            return self.snapshot
+            return self.snapshot, self.snapshot.key == key and not key[2]
         if self._build_lock.acquire(blocking=False):  # else a build is already under way
             self._built = threading.Event()
             try:
@@ -210,8 +216,8 @@ class LexicalIndex:
                 self._build_lock.release()  # else every later writer waits for a build that never runs
                 raise
         if stale_wait and 0 < self._last_build_s <= self.stale_wait_s and self._built.wait(self.stale_wait_s):
-            return self.snapshot
-        return snap
+            return self.snapshot, False  # built from a later key than the one read above: not known current
+        return snap, False
 
     def _key(self) -> tuple[str, str, bool]:
         state = self.store.state()

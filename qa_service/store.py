@@ -302,11 +302,11 @@ class ChromaStore:
             vectors += list(got["embeddings"])
         return out_ids, metas, vectors
 
-    def query(self, vector: list[float], n: int, where: dict[str, Any] | None) -> dict[str, Any]:
+    def query(self, vector: list[float], n: int, where: dict[str, Any] | None, metadata: bool = True) -> dict[str, Any]:
         # No cap at count(): Chroma returns fewer when it holds fewer, and count() cost 14 ms a call
-        # at 100k chunks (several calls per question). Ids and distances only: reading the hits'
-        # metadata took 12-17 ms of a 15-20 ms query at 100k chunks.
-        return self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where, include=["distances"])
+        # at 100k chunks (several calls per question).
+        include: Any = ["metadatas", "distances"] if metadata else ["distances"]
+        return self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where, include=include)
 
 
 def _record(article_id: str, meta: dict[str, Any]) -> ArticleRecord:

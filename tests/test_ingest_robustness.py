@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa_service.condense import condense_rule, is_followup
@@ -468,3 +469,31 @@ def test_dense_search_skips_chunks_its_snapshot_does_not_hold(tmp_path, fake_emb
     ranked, sims = svc.retriever._dense(vector, 5, {}, svc.retriever.lexical.refresh())
     assert ranked and "ghost:p1:w0" not in ranked and "ghost:p1:w0" not in sims
     assert all(hit.article_id != "ghost" for hit in svc.search("harbour plan", k=5))
+
+
+def test_while_a_reingest_is_under_way_its_new_vectors_do_not_rank_the_old_text(tmp_path, fake_embedder):
+    """Chunk ids are kept across versions: a re-ingest under way holds a new vector under an id the
+    snapshot names. The dense search and the scoped vectors then check each hit's version."""
+    from qa_service.scoped_dense import ScopedVectors
+
+    svc = _svc(tmp_path, fake_embedder)
+    corpus = tmp_path / "c"
+    _write(corpus, "a.txt", "Harbour story", ["The harbour plan is here and now.", "The ferry runs at noon."])
+    _write(corpus, "b.txt", "Football final", ["The striker scored twice in the football final."])
+    svc.ingest([corpus])
+    clean, current = svc.retriever.lexical.refresh_checked()
+    assert current
+    chunk_id = next(c for c in clean.ids if c.endswith(":p1:w0") and "harbour" in c)
+    meta = svc.store.chunks.get(ids=[chunk_id], include=["metadatas"])["metadatas"][0]
+    vector = fake_embedder.embed_query("zebra crossing")
+    svc.store.mark_dirty()  # what a re-ingest does first; then it writes the new version under the same ids
+    svc.store.chunks.upsert(ids=[chunk_id], embeddings=[vector], documents=["zebra crossing"],
+                            metadatas=[{**meta, "content_hash": "next-version"}])
+    table, current = svc.retriever.lexical.refresh_checked()
+    assert not current
+    ranked, _ = svc.retriever._dense(vector, 5, {}, table, None, current)
+    assert ranked and chunk_id not in ranked
+    rows = np.arange(len(table.ids))
+    for checked in (current, True):  # told current, the fetch still sees the write begun in the state
+        ids, _ = ScopedVectors(svc.store)._fetch(table, rows, checked)
+        assert ids and chunk_id not in ids
