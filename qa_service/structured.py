@@ -71,6 +71,16 @@ def asked_event(question: str, events: list[tuple[str, Any]]) -> Any | None:
     return events[0][1]
 
 
+_NAME_AFTER = re.compile(r"(?:['’]s)?\s+[A-Z]")
+_NAME_BEFORE = re.compile(r"\S\s+[A-Z][\w.'’-]*\s+$")  # a capitalised word, not the question's first
+
+
+def _inside_a_name(text: str, start: int, end: int) -> bool:
+    """An outlet's name that runs on into a longer name ("Age Concern", "the Independent Police
+    Complaints Commission", "Michael Bloomberg") names no outlet there."""
+    return bool(_NAME_AFTER.match(text, end) or _NAME_BEFORE.search(text[max(0, start - 80):start]))
+
+
 class StructuredLayer:
     def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None],
                  remembered: int = 64, outlets: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
@@ -109,7 +119,8 @@ class StructuredLayer:
     def _find_focus(self, question: str) -> tuple[list[tuple[str, str, Any]], bool]:
         kind = classify(question)
         for start, end in self.outlets(question) if self.outlets is not None else ():
-            question = question[:start] + " " * (end - start) + question[end:]  # same length: offsets agree
+            if not _inside_a_name(question, start, end):  # "Age Concern" is no outlet "The Age"
+                question = question[:start] + " " * (end - start) + question[end:]  # same length: offsets agree
         if kind == "when":
             return [("", e.paragraph_id, e) for e in self.positions.when(question, limit=2)], False
         if kind not in ("position", "what", "who", "yesno"):

@@ -291,12 +291,20 @@ def test_an_outlet_the_question_names_as_its_source_is_not_an_actor(tmp_path) ->
     said = Position(actor="TechCrunch", actor_text="TechCrunch", verb="say", stance="the merger would fail",
                     stance_start=16, stance_end=37, quote=text, start=0, end=len(text), article_id="a",
                     paragraph_id="a:p1", paragraph_text=text)
+    other = "Age Concern said pensions must rise."
+    age = Position(actor="Age Concern", actor_text="Age Concern", verb="say", stance="pensions must rise",
+                   stance_start=17, stance_end=35, quote=other, start=0, end=len(other), article_id="a",
+                   paragraph_id="a:p2", paragraph_text=other)
     index.store.replace_article(Article(article_id="a", title="Merger", content_hash="h"), ArticleEntries(
-        article_id="a", actors=[ActorRecord(name="TechCrunch", kind="ORG")], positions=[said]))
-    known = {"techcrunch": "TechCrunch", "cnbc | world business news leader": "Cnbc | World Business News Leader"}
+        article_id="a", positions=[said, age],
+        actors=[ActorRecord(name="TechCrunch", kind="ORG"), ActorRecord(name="Age Concern", kind="ORG")]))
+    known = {"techcrunch": "TechCrunch", "cnbc | world business news leader": "Cnbc | World Business News Leader",
+             "the age": "The Age"}
     question = "Did the TechCrunch article say that the merger would fail?"
     assert [actor for actor, _, _ in StructuredLayer(index, paragraph=lambda _a, _p: None).focus(question)] == [
         "TechCrunch"]
     layer = StructuredLayer(index, paragraph=lambda _a, _p: None, outlets=lambda q: outlet_spans(q, known))
     assert layer.focus(question) == []
+    # An outlet's name running on into a longer name is that name: "Age Concern" is not "The Age".
+    assert [actor for actor, _, _ in layer.focus("What did Age Concern say about pensions?")] == ["Age Concern"]
     assert outlet_spans("Did Cnbc | World Business News Leader's piece and The Verge agree?", known) == [(4, 37)]
