@@ -321,6 +321,8 @@ def test_citation_preview_copy_stop_and_counter(chromium: Any, newsroom: dict) -
 
 def test_filters_are_chips_outlets_match_any_case_and_refusals_link_paragraphs(tab: Tab) -> None:
     page = tab.goto("/")
+    # The outlet list loads after the page (/api/outlets); typed before it, an outlet is sent as typed.
+    page.wait_for_function("() => document.querySelectorAll('#outlet-options option').length > 0")
     page.click("#filters summary")
     page.fill("#f-source", "commodities desk")
     page.press("#f-source", "Tab")
