@@ -32,7 +32,7 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from qa_service.store import ChromaStore
+from qa_service.store import ChromaStore, is_committed
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
@@ -220,8 +220,7 @@ class LexicalIndex:
         return snap, False
 
     def _key(self) -> tuple[str, str, bool]:
-        state = self.store.state()
-        return (str(self.store.chunks.id), str(state.get("generation", "")), bool(state.get("dirty", False)))
+        return self.store.state_key()
 
     def _stale(self, snap: Snapshot, key: tuple[str, str, bool]) -> bool:
         if not snap.built or snap.key[:2] != key[:2]:
@@ -259,7 +258,7 @@ class LexicalIndex:
         rows = [
             (i, m)
             for i, m in zip(raw["ids"], raw["metadatas"], strict=True)
-            if m is not None and committed.get(m.get("article_id")) == m.get("content_hash")
+            if is_committed(m, committed)
         ]
         keys = [(i, str(m.get("content_hash", ""))) for i, m in rows]
         tokens = self._tokenized(keys)

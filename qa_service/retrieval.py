@@ -25,7 +25,7 @@ from qa_service.models import Article, Paragraph, RetrievedParagraph
 from qa_service.news_signals import dates_in, outlet_clauses, outlet_spans, sources_in
 from qa_service.priority import QueryFirst
 from qa_service.scoped_dense import ScopedVectors
-from qa_service.store import STATE_ID, ChromaStore
+from qa_service.store import STATE_ID, ChromaStore, is_committed
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -195,8 +195,7 @@ class HybridRetriever(BaseRetriever):
         for chunk_id, meta, dist in zip(got["ids"][0], metas, got["distances"][0], strict=True):
             if chunk_id not in table.pos:
                 continue  # an uncommitted leftover of an interrupted ingest, or newer than the snapshot
-            if not current and (meta is None or
-                                table.article_hash.get(meta.get("article_id")) != meta.get("content_hash")):
+            if not current and not is_committed(meta, table.article_hash):
                 continue
             ranked.append(chunk_id)
             sims[chunk_id] = 1.0 - float(dist)

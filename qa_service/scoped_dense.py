@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from qa_service.store import ChromaStore
+from qa_service.store import ChromaStore, is_committed
 
 
 class ScopedVectors:
@@ -56,14 +56,13 @@ class ScopedVectors:
             # Vectors only (0.35 s for 5,000 chunks at 100k, 0.9 s with their metadata): the snapshot's
             # rows are what Chroma holds committed, if no write began meanwhile, which the state says.
             ids, _, vectors = self.store.vectors(wanted, metadata=False)
-            state = self.store.state()
-            if (str(state.get("generation", "")), bool(state.get("dirty", False))) == tuple(table.key[1:]):
+            if self.store.state_key() == table.key:
                 kept = [(i, v) for i, v in zip(ids, vectors, strict=True) if v is not None]
                 return [i for i, _ in kept], _matrix([v for _, v in kept])
         # A re-ingest may have written a new version under the snapshot's chunk ids: keep the snapshot's own.
         got_ids, metas, vectors = self.store.vectors(wanted)
         held = [(chunk_id, vector) for chunk_id, meta, vector in zip(got_ids, metas, vectors, strict=True)
-                if meta is not None and table.article_hash.get(meta.get("article_id")) == meta.get("content_hash")]
+                if is_committed(meta, table.article_hash)]
         return [i for i, _ in held], _matrix([v for _, v in held])
 
 

@@ -148,6 +148,11 @@ class ChromaStore:
         got = self.articles.get(ids=[STATE_ID], include=["metadatas"])
         return dict(got["metadatas"][0]) if got["ids"] else {}
 
+    def state_key(self) -> tuple[str, str, bool]:
+        """(collection id, generation, dirty): what a view of the chunks was taken at (lexical.Snapshot.key)."""
+        state = self.state()
+        return (str(self.chunks.id), str(state.get("generation", "")), bool(state.get("dirty", False)))
+
     def check_model(self) -> None:
         """Refuse to mix vectors of two embedding models in one index."""
         recorded = self.state().get("embedding_model")
@@ -307,6 +312,11 @@ class ChromaStore:
         # at 100k chunks (several calls per question).
         include: Any = ["metadatas", "distances"] if metadata else ["distances"]
         return self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where, include=include)
+
+
+def is_committed(meta: dict[str, Any] | None, committed: dict[str, str]) -> bool:
+    """Is this chunk (its metadata) of its article's committed version (article id -> content hash)?"""
+    return meta is not None and committed.get(meta.get("article_id", "")) == meta.get("content_hash")
 
 
 def _record(article_id: str, meta: dict[str, Any]) -> ArticleRecord:
