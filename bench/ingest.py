@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--with-positions", action="store_true", help="also time ingest with the positions layer")
     args = ap.parse_args()
     settings = Settings()
-    embedder = SentenceTransformerEmbeddings.load(settings.embedding_model, settings.embed_batch_size)
+    embedder = SentenceTransformerEmbeddings.from_settings(settings)
     chunker = Chunker(embedder.tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_tokens,
                       embedder.max_seq_length, settings.header_in_index)
     t = time.perf_counter()

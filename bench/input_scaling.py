@@ -42,7 +42,7 @@ def sizes(start: int, limit: int) -> list[int]:
 
 def chunking(max_bytes: int) -> list[dict[str, float]]:
     settings = Settings()
-    embedder = SentenceTransformerEmbeddings.load(settings.embedding_model)
+    embedder = SentenceTransformerEmbeddings.from_settings(settings)
     chunker = Chunker(embedder.tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_tokens,
                       embedder.max_seq_length, with_header=False)
     rows = []

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # This is the only place the model is named.
     embedding_model: str = "packaged:all-MiniLM-L6-v2"
     embed_batch_size: int = 64
+    # Questions on onnxruntime: the fp32 model exported once into model_cache_dir (half torch's
+    # time on CPU, the same vectors); "torch" encodes them as ingest does.
+    query_encoder: Literal["onnx", "torch"] = "onnx"
+    model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     # Window for one chunk, counted in the embedder's own word pieces (what truncates).
     chunk_max_tokens: int = 200
     chunk_overlap_tokens: int = 40

@@ -320,7 +320,7 @@ def build_service(settings: Settings, *, embedder: SentenceTransformerEmbeddings
     # The Chroma client first: while its server is down, a start-up retry costs no model load.
     client = chroma_client or make_client(settings.index_dir, settings.chroma_url, settings.chroma_timeout_s)
     database = open_database(settings)  # migrated to head; DependencyUnavailable while it is down
-    embedder = embedder or SentenceTransformerEmbeddings.load(settings.embedding_model, settings.embed_batch_size)
+    embedder = embedder or SentenceTransformerEmbeddings.from_settings(settings)
     store = ChromaStore(client, settings.collection, embedder.name)
     store.check_model()
     lexical = LexicalIndex(store, settings.index_dir / f"bm25-{settings.collection}", settings.lexical_stale_wait_s)

@@ -32,7 +32,7 @@ def embedder():
     from qa_service.config import Settings
     from qa_service.embeddings import SentenceTransformerEmbeddings
 
-    return SentenceTransformerEmbeddings.load(Settings().embedding_model)
+    return SentenceTransformerEmbeddings.from_settings(Settings())
 
 
 @pytest.fixture(scope="session")
