@@ -206,7 +206,9 @@ class AnswerabilityJudge:
     def _judge(self, question: str, sources: list[RetrievedParagraph], *, strict: bool,
                threshold: float | None) -> Judgement:
         focus = self.analyse(question)
-        scored = [self.score(focus, u, sources) for u in units(sources)]
+        candidates = units(sources)
+        soft = self._soft_table(focus, candidates)
+        scored = [self.score(focus, u, sources, row) for u, row in zip(candidates, soft, strict=True)]
         scored.sort(key=lambda s: -s.rank)
         ranked = [s for s in scored if eligible(focus, s)] if strict else scored
         best = max(ranked, key=lambda s: s.logit, default=None)
@@ -217,7 +219,22 @@ class AnswerabilityJudge:
                          ranked=ranked, features=features.features if features else dict.fromkeys(FEATURES, 0.0))
 
     # -- features ---------------------------------------------------------------
-    def score(self, focus: QuestionFocus, unit: Unit, sources: list[RetrievedParagraph]) -> Scored:
+    def _soft_table(self, focus: QuestionFocus, candidates: list[Unit]) -> list[list[float]]:
+        """Per sentence, each asked word's best word-vector cosine with the sentence's words (0 for
+        names and exact terms, which are never matched softly), all sentences in one product."""
+        soft = [i for i, t in enumerate(focus.terms) if not t.entity and not t.exact]
+        table = [[0.0] * len(focus.terms) for _ in candidates]
+        if self.vectors is None or not soft or not candidates:
+            return table
+        best = self.vectors.best_in_each([focus.terms[i].text for i in soft], [_words(u.text) for u in candidates])
+        for row, sims in zip(table, best, strict=True):
+            for i, sim in zip(soft, sims, strict=True):
+                row[i] = sim
+        return table
+
+    def score(self, focus: QuestionFocus, unit: Unit, sources: list[RetrievedParagraph],
+              soft_row: list[float] | None = None) -> Scored:
+        """`soft_row`: `_soft_table`'s row for this sentence (computed here when not given)."""
         tokens = self.tokens
         para = sources[unit.source - 1]
         unit_stems = tokens(unit.text)
@@ -228,7 +245,6 @@ class AnswerabilityJudge:
         context_stems = tokens(f"{unit.context} {article}") | unit_stems
         para_low = _plain(f"{article} {para.heading or ''} {para.text}")
         para_stems = tokens(f"{article} {para.heading or ''} {para.text}")
-        words = tuple(dict.fromkeys(w.lower() for w in _CONTENT.findall(unit.text)))
         total = focus.total_weight
         exact = soft = topic = 0.0
         topic_total = sum(t.weight for t in focus.terms if not t.entity)
@@ -237,10 +253,11 @@ class AnswerabilityJudge:
         entities = [t for t in focus.terms if t.entity]
         ent_unit = ent_para = 0
         made = focus.answer_type == "date" and _dates_a_name(unit.text, entities, tokens)
-        # Soft matches of the asked words the sentence lacks, all in one product.
+        # Soft matches of the asked words the sentence lacks (their cosines come from one product per question).
         unmatched = [i for i, t in enumerate(focus.terms) if not t.entity and not t.exact and not t.stems <= unit_stems]
-        soft_sim = dict(zip(unmatched, self.vectors.best_each([focus.terms[i].text for i in unmatched], words),
-                            strict=True)) if self.vectors is not None and unmatched else {}
+        if soft_row is None:
+            soft_row = self._soft_table(focus, [unit])[0]
+        soft_sim = {i: soft_row[i] for i in unmatched} if self.vectors is not None else {}
         for i, term in enumerate(focus.terms):
             if term.entity:
                 in_unit = _names(term, context_stems, context_low) or _names(term, unit_stems, unit_low)
@@ -424,6 +441,12 @@ def _sentences(text: str) -> tuple[tuple[int, int, str], ...]:
 
 
 _plain = lru_cache(maxsize=16_384)(plain)  # paragraphs recur across questions
+
+
+@lru_cache(maxsize=16_384)
+def _words(sentence: str) -> tuple[str, ...]:
+    """A sentence's distinct lower-case words, for soft matching."""
+    return tuple(dict.fromkeys(w.lower() for w in _CONTENT.findall(sentence)))
 
 
 def _names(term: FocusTerm, stems: frozenset[str], low: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,8 +33,6 @@ class WordVectors:
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray | None] = {}  # word -> unit vector, kept across questions
         self.max_words = max_words
-        # A sentence's word matrix, shared by every question that retrieves its paragraph.
-        self.matrix = lru_cache(maxsize=8192)(self._matrix)
 
     @classmethod
     def from_sentence_transformer(cls, model: Any) -> WordVectors | None:
@@ -90,20 +87,28 @@ class WordVectors:
             return 0.0
         return float(va @ vb)
 
-    def _matrix(self, words: tuple[str, ...]) -> np.ndarray | None:
-        vecs = [v for v in self.vectors([c.lower() for c in words]) if v is not None]
-        return np.stack(vecs) if vecs else None
-
     def best_each(self, words: list[str], candidates: tuple[str, ...]) -> list[float]:
-        """Per word, its highest cosine with any candidate word (0 when either has no vector), all in
-        one matrix product."""
-        vecs = [self.vector(w.lower()) for w in words]
-        m = self.matrix(candidates) if candidates else None
-        known = [(i, v) for i, v in enumerate(vecs) if v is not None]
-        out = [0.0] * len(words)
-        if m is None or not known:
+        """Per word, its highest cosine with any candidate word (0 when either has no vector)."""
+        return self.best_in_each(words, [candidates])[0]
+
+    def best_in_each(self, words: list[str], groups: list[tuple[str, ...]]) -> list[list[float]]:
+        """`best_each` for every group of candidates (a question's sentences) in one matrix product over
+        all their words: a product per sentence was 40% of the judge's time on 100k paragraphs."""
+        out = [[0.0] * len(words) for _ in groups]
+        known = [(i, v) for i, v in enumerate(self.vectors([w.lower() for w in words])) if v is not None]
+        vocab = list(dict.fromkeys(c.lower() for g in groups for c in g))
+        row: dict[str, int] = {}
+        rows: list[np.ndarray] = []
+        for w, v in zip(vocab, self.vectors(vocab), strict=True):
+            if v is not None:
+                row[w] = len(rows)
+                rows.append(v)
+        if not known or not rows:
             return out
-        sims = (m @ np.stack([v for _, v in known]).T).max(axis=0)
-        for (i, _), sim in zip(known, sims, strict=True):
-            out[i] = float(sim)
+        sims = np.stack(rows) @ np.stack([v for _, v in known]).T  # vocabulary x known words
+        for group, best in zip(groups, out, strict=True):
+            idx = [r for c in group if (r := row.get(c.lower())) is not None]
+            if idx:
+                for (i, _), sim in zip(known, sims[idx].max(axis=0), strict=True):
+                    best[i] = float(sim)
         return out
