@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # time on CPU, the same vectors); "torch" encodes them as ingest does.
     query_encoder: Literal["onnx", "torch"] = "onnx"
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
+    # numpy's BLAS threads in the process (service.limit_blas_threads says why 1); 0: the library's default.
+    blas_threads: int = Field(default=1, ge=0, le=64)
     # Window for one chunk, counted in the embedder's own word pieces (what truncates).
     chunk_max_tokens: int = 200
     chunk_overlap_tokens: int = 40

@@ -1,5 +1,6 @@
-"""Questions encoded by the packaged fp32 model exported to ONNX (onnx_export.py): real model,
-real export, offline; the cache, and torch kept whenever the export cannot be trusted."""
+"""Questions encoded by the packaged fp32 model exported to ONNX (onnx_export.py), with numpy kept off
+its cores: real model, real export, offline; the cache, and torch kept whenever the export cannot be
+trusted."""
 
 from __future__ import annotations
 
@@ -98,3 +99,16 @@ def test_the_setting_chooses_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["onnx_cache"] is None
     SentenceTransformerEmbeddings.from_settings(Settings(model_cache_dir=Path("/somewhere")))
     assert seen["onnx_cache"] == Path("/somewhere")
+
+
+def test_the_service_keeps_numpy_blas_to_one_thread(tmp_path: Path, embedder) -> None:
+    """Idle OpenBLAS threads spin and take the cores the question encoder needs (service.limit_blas_threads)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from qa_service.service import build_service
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        service = build_service(Settings(index_dir=tmp_path / "index", database_url=None), embedder=embedder)
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+        service.database.dispose()
