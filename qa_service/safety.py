@@ -97,6 +97,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa_service.models import Article
+from qa_service.required_text import Screen, fold
 from qa_service.text import sentence_spans
 
 THRESHOLD = 3
@@ -419,6 +420,10 @@ _FOREIGN_CUES: dict[str, tuple[int, re.Pattern[str]]] = {
 }
 
 
+# What each family's expressions need in a sentence (the cheap test before the expression itself).
+_SCREEN = Screen([p for _, patterns in _FAMILIES.values() for p in patterns])
+
+
 def _is_foreign(text: str) -> bool:
     """Not English, judged without knowing the language: mostly non-Latin letters, or Latin
     words among which English function words are rare and other languages' are not."""
@@ -476,8 +481,10 @@ def classify(sentence: str) -> Verdict:
     if decoded != views[0]:
         views.append(decoded)
     verdict = Verdict(score=0)
+    # An expression runs only on a view holding the words it cannot match without (required_text.py).
+    possible = [_SCREEN.possible(fold(view)) for view in views]
     for name, (weight, patterns) in _FAMILIES.items():
-        if any(p.search(view) for view in views for p in patterns):
+        if any(p.search(view) for view, maybe in zip(views, possible, strict=True) for p in patterns if p in maybe):
             if name == "meta_discussion" and _SECOND_PERSON.search(views[0]):
                 continue  # a report about attacks speaks of "them", never to "you"
             if name == "quoted_speech" and {"addressee", "role_marker"} & set(verdict.cues):
