@@ -188,12 +188,12 @@ class SentenceTransformerEmbeddings(Embeddings):
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
-    def _encode(self, texts: list[str], query: bool) -> Any:
+    def _encode(self, texts: list[str], query: bool, unpadded: bool = False) -> Any:
         model, gate = (self.query_model, self._gate) if query else (self.bulk_model, self._bulk_gate)
-        # A question and its clauses one at a time on onnxruntime: padding the clauses to the question's
-        # length cost more than the calls (MultiHop at 100k: 35 -> 29 ms mean, p95 60 -> 44). Torch's
-        # per-call overhead is larger: there one call is faster.
-        size = 1 if query and isinstance(model, OnnxSentenceEncoder) else self.batch_size
+        # `unpadded`: a question and its clauses one at a time on onnxruntime; padding the clauses to the
+        # question's length cost more than the calls (MultiHop at 100k: 35 -> 29 ms mean, p95 60 -> 44).
+        # Torch's per-call overhead is larger: there one call is faster.
+        size = 1 if unpadded and isinstance(model, OnnxSentenceEncoder) else self.batch_size
         with gate.hold(query):
             return model.encode(texts, batch_size=size, normalize_embeddings=True, convert_to_numpy=True)
 
@@ -219,8 +219,8 @@ class SentenceTransformerEmbeddings(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text], query=True)[0].tolist()
+        return self._encode([text], query=True, unpadded=True)[0].tolist()
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Several query-side texts (a question and its clauses) in one call, ahead of bulk work."""
-        return self._encode(texts, query=True).tolist() if texts else []
+        return self._encode(texts, query=True, unpadded=True).tolist() if texts else []

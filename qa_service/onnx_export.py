@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -23,8 +24,6 @@ log = logging.getLogger(__name__)
 
 # A cached export must agree with torch at least this well, or it is not used.
 MIN_COSINE = 0.9999
-# Bumped when the export itself changes (inputs, outputs, opset), so old files are not reused.
-FORMAT = "1"
 PROBES = ("What did the minister say about the budget on Tuesday?",
           "Ørsted shares fell 12% after the Hornsea 4 project was cancelled.")
 
@@ -38,8 +37,9 @@ def _version(package: str) -> str:
 
 def cache_key(model_dir: Path) -> str:
     """The weights' and configuration's bytes (sizes and names: hashing 90 MB at each start costs
-    more than the export saves) with the versions of everything that shapes the graph."""
-    h = hashlib.sha256(FORMAT.encode())
+    more than the export saves) with the versions of everything that shapes the graph, this
+    module's code included: a changed export never re-uses an old file."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         h.update(f"{f.relative_to(model_dir)}:{f.stat().st_size}".encode())
         if f.stat().st_size < 1_000_000:
@@ -85,6 +85,19 @@ def export(model_dir: Path, target: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    _drop_others(target)
+
+
+def _drop_others(target: Path) -> None:
+    """Exports under older keys (90 MB each), and temporary files of exports killed over a minute
+    ago (a younger one may be another process's export under way)."""
+    for f in target.parent.glob("minilm-fp32-*"):
+        try:
+            stale = f.suffix == ".onnx" or time.time() - f.stat().st_mtime > 60
+            if f != target and stale:
+                f.unlink()
+        except OSError:  # gone already, or not ours to remove
+            pass
 
 
 def agrees(onnx_encoder: Any, torch_model: Any) -> float:

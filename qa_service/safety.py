@@ -421,6 +421,7 @@ _FOREIGN_CUES: dict[str, tuple[int, re.Pattern[str]]] = {
 
 
 # What each family's expressions need in a sentence (the cheap test before the expression itself).
+# Built once and only read after (its automaton is searched from many threads; never add to it).
 _SCREEN = Screen([p for _, patterns in _FAMILIES.values() for p in patterns])
 
 

@@ -472,6 +472,14 @@ def test_best_of_several_words_in_one_product_equals_one_at_a_time(embedder) -> 
         one_at_a_time.append(0.0 if v is None else max(float(vectors.vector(c) @ v) for c in sentence))
     assert vectors.best_each(asked, sentence) == pytest.approx(one_at_a_time, abs=1e-5)
     assert vectors.best_each(asked, ()) == [0.0] * len(asked)
+    # A question's sentences all in one product: each group as if alone (empty, overlapping, cased).
+    groups = [sentence, (), ("Weapons", "talks"), sentence[:3], ("zzzqqq",)]
+    together = vectors.best_in_each(asked, groups)
+    for group, row in zip(groups, together, strict=True):
+        alone = [0.0 if (v := vectors.vector(w.lower())) is None or not group else
+                 max([float(u @ v) for c in group if (u := vectors.vector(c.lower())) is not None], default=0.0)
+                 for w in asked]
+        assert row == pytest.approx(alone, abs=1e-5)
 
 
 @pytest.mark.parametrize(("key", "question", "names"), [

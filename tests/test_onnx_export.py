@@ -5,7 +5,9 @@ trusted."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +68,16 @@ def test_export_is_cached_and_reused_offline(tmp_path: Path, embedder, monkeypat
 def test_a_truncated_cache_file_is_exported_again(tmp_path: Path, embedder) -> None:
     target = tmp_path / f"minilm-fp32-{onnx_export.cache_key(MODEL_DIR)}.onnx"
     target.write_bytes(b"not an onnx graph")
+    # An export under an older key, a killed export's temporary file, and one still being written.
+    older, killed, writing = (tmp_path / "minilm-fp32-0123456789abcdef.onnx",
+                              tmp_path / "minilm-fp32-0123.onnxk1.tmp", tmp_path / "minilm-fp32-0123.onnxk2.tmp")
+    for f in (older, killed, writing):
+        f.write_bytes(b"x")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
     encoder = onnx_export.query_encoder(MODEL_DIR, tmp_path, embedder.model)
     assert encoder is not None and target.stat().st_size > 1_000_000
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([target.name, writing.name])
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)  # readable by the service's other users
 
 
 def test_torch_is_kept_when_the_export_fails_or_disagrees(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch,

@@ -90,3 +90,23 @@ def test_folding_follows_the_engines_ignorecase() -> None:
     for upper, lower in (("\u0130", "i"), ("\u017f", "s"), ("\u212a", "k"), ("ς", "σ"), ("ı", "i")):
         assert re.fullmatch(lower, upper, re.IGNORECASE)  # the engine takes them for one letter
         assert fold(upper) == fold(lower)
+
+
+def test_folding_agrees_with_ignorecase_on_every_cased_character() -> None:
+    """Any two characters the engine matches under IGNORECASE fold alike (the screen leans on
+    Python's private re._casefix and per-character lowering: a new Python could change either)."""
+    cased = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and chr(c).lower() != chr(c).upper()]
+    groups: dict[str, set[str]] = {}
+    for ch in cased:
+        groups.setdefault(ch.lower()[0] if ch != "\u0130" else "i", set()).update({ch, ch.upper(), ch.lower()})
+    checked = 0
+    for members in groups.values():
+        for a in members:
+            for b in members:
+                if len(a) == len(b) == 1 and re.fullmatch(re.escape(a), b, re.IGNORECASE):
+                    assert fold(a) == fold(b), (a, b)
+                    checked += 1
+    for a, extras in re._casefix._EXTRA_CASES.items():  # type: ignore[attr-defined]
+        for b in extras:
+            assert re.fullmatch(re.escape(chr(a)), chr(b), re.IGNORECASE) and fold(chr(a)) == fold(chr(b))
+    assert checked > 5000
