@@ -64,11 +64,23 @@ class Screen:
         self.empty = not ids
         if not self.empty:
             self.automaton.make_automaton()
+        # Looked up from the strings found, not from every expression: a sentence holds few of them.
+        self.always = frozenset(p for p, need in self.required.items() if not need)
+        self.users: dict[int, list[re.Pattern[str]]] = {}
+        for p, need in self.required.items():
+            for i in frozenset().union(*need):
+                self.users.setdefault(i, []).append(p)
 
     def possible(self, folded: str) -> set[re.Pattern[str]]:
         """The expressions that could match the text `folded` (as `fold` gives it)."""
-        found = set() if self.empty else {i for _, i in self.automaton.iter(folded)}
-        return {p for p, need in self.required.items() if all(not n.isdisjoint(found) for n in need)}
+        if self.empty:
+            return set(self.always)
+        found = {i for _, i in self.automaton.iter(folded)}
+        out = set(self.always)
+        for p in {p for i in found for p in self.users[i]}:
+            if all(not n.isdisjoint(found) for n in self.required[p]):
+                out.add(p)
+        return out
 
 
 # Words in most sentences: a requirement of them filters little (for choosing between the

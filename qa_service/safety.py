@@ -423,15 +423,16 @@ _FOREIGN_CUES: dict[str, tuple[int, re.Pattern[str]]] = {
 # What each family's expressions need in a sentence (the cheap test before the expression itself).
 # Built once and only read after (its automaton is searched from many threads; never add to it).
 _SCREEN = Screen([p for _, patterns in _FAMILIES.values() for p in patterns])
+_FAMILY_OF = {p: name for name, (_, patterns) in _FAMILIES.items() for p in patterns}
 
 
 def _is_foreign(text: str) -> bool:
     """Not English, judged without knowing the language: mostly non-Latin letters, or Latin
     words among which English function words are rare and other languages' are not."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8:
+    letters = sum(map(str.isalpha, text))
+    if letters < 8:
         return False
-    if sum(1 for c in letters if c > "\u024f") > len(letters) / 2:
+    if not text.isascii() and sum(1 for c in text if c > "\u024f" and c.isalpha()) > letters / 2:
         return True
     words = re.findall(r"[^\W\d_]+", text.lower())
     if len(words) < 5:
@@ -483,9 +484,13 @@ def classify(sentence: str) -> Verdict:
         views.append(decoded)
     verdict = Verdict(score=0)
     # An expression runs only on a view holding the words it cannot match without (required_text.py).
-    possible = [_SCREEN.possible(fold(view)) for view in views]
-    for name, (weight, patterns) in _FAMILIES.items():
-        if any(p.search(view) for view, maybe in zip(views, possible, strict=True) for p in patterns if p in maybe):
+    matched: set[str] = set()
+    for view in views:
+        for p in _SCREEN.possible(fold(view)):
+            if _FAMILY_OF[p] not in matched and p.search(view):
+                matched.add(_FAMILY_OF[p])
+    for name, (weight, _) in _FAMILIES.items():
+        if name in matched:
             if name == "meta_discussion" and _SECOND_PERSON.search(views[0]):
                 continue  # a report about attacks speaks of "them", never to "you"
             if name == "quoted_speech" and {"addressee", "role_marker"} & set(verdict.cues):
