@@ -40,6 +40,7 @@ from qa_service.store import ArticleRecord, ChromaStore, make_client
 
 log = logging.getLogger(__name__)
 
+WARM_UP_QUESTION = "What did the government say about the economy, and when?"
 CLOSEST_KEPT = 3  # a kept refusal's closest paragraphs, which the page links to
 
 __all__ = ["QAService", "build_service", "SearchFilters", "IngestReport", "StreamEvent", "checked_text"]
@@ -228,6 +229,13 @@ class QAService(ConversationPages):
         except Exception:
             log.exception("readiness check failed")
             return False
+
+    def warm_up(self) -> None:
+        """Run one question's look-ups (no generator, nothing stored), so that what the first
+        question builds for the index's generation (the actor directory, the names' keys) is
+        built at start-up, before heap.freeze_long_lived."""
+        sources = self.pipeline.parts.retrieve(WARM_UP_QUESTION, {})
+        self.pipeline.parts.judge(WARM_UP_QUESTION, sources)
 
     def lexical_refresh(self, wait: bool = False) -> None:
         self.retriever.lexical.refresh(wait=wait)

@@ -124,3 +124,13 @@ def test_bad_requests_are_4xx_and_server_keeps_serving(live: dict) -> None:
     metrics = httpx.get(f"{url}/metrics", headers=AUTH).text
     assert 'qa_http_requests_total{method="POST",route="/api/chat",status="422"}' in metrics
     assert json.loads(httpx.get(f"{url}/readyz").text) == {"ready": True}
+
+
+def test_the_served_app_freezes_its_start_up_heap(live: dict) -> None:
+    """`qa serve` warms the look-ups and freezes what start-up built (heap.py), before it is ready."""
+    import re
+
+    log = live["server"].log_path.read_text()
+    froze = re.search(r"froze (\d+) long-lived objects", log)
+    assert froze is not None, log[-3000:]
+    assert int(froze.group(1)) > 100_000  # the models' modules alone are more

@@ -37,6 +37,7 @@ from qa_service.api.routes import (
 from qa_service.api.security import ApiKeyFirst, BodySizeLimit
 from qa_service.config import Settings
 from qa_service.errors import DependencyUnavailable
+from qa_service.heap import freeze_long_lived
 from qa_service.service import QAService
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,33 @@ def default_builder(settings: Settings) -> QAService:
     return build_service(settings)
 
 
+def settle(service: QAService, settings: Settings) -> None:
+    """Before the first request: the look-ups warmed, then the start-up heap frozen (heap.py)."""
+    if not settings.freeze_heap:
+        return
+    warm_up = getattr(service, "warm_up", None)  # a test's stand-in may have none
+    if callable(warm_up):
+        try:
+            warm_up()
+        except DependencyUnavailable:
+            raise
+        except Exception:  # a question would meet it too, and report it; start-up goes on
+            log.exception("warming the index's look-ups failed")
+    freeze_long_lived()
+
+
+def build_settled(build: Builder, settings: Settings) -> QAService:
+    service = build(settings)
+    settle(service, settings)
+    return service
+
+
 async def build_when_available(app: FastAPI, build: Builder, settings: Settings) -> None:
     """Keep trying to build the service until its dependencies answer; the app is ready then."""
     while True:
         await asyncio.sleep(START_RETRY_S)
         try:
-            app.state.service = await run_in_threadpool(build, settings)
+            app.state.service = await run_in_threadpool(build_settled, build, settings)
         except DependencyUnavailable as exc:
             app.state.unavailable = str(exc)
             continue
@@ -84,7 +106,7 @@ def create_app(settings: Settings, service: QAService | None = None, *, build: B
             log.info("loading the index and models from %s", settings.index_dir)
             builder = build or default_builder
             try:
-                app.state.service = await run_in_threadpool(builder, settings)
+                app.state.service = await run_in_threadpool(build_settled, builder, settings)
             except DependencyUnavailable as exc:
                 # Start not ready (/readyz 503, routes 503 + Retry-After) rather than not at all:
                 # Chroma may be restarting, and we become ready by ourselves once it answers.
