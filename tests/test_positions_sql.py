@@ -245,7 +245,7 @@ def test_positions_read_by_two_threads_at_once_are_counted_once(tmp_path, corpus
     both_missed = threading.Barrier(2, timeout=30)
     read = index.store.term_positions
 
-    def slow_read(actor: str) -> list[tuple[int, str, frozenset[str]]]:
+    def slow_read(actor: str) -> list[tuple[int, str, str]]:
         both_missed.wait()
         return read(actor)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
+from bisect import bisect_right
+from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -67,7 +68,7 @@ class PositionsIndex:
             import_legacy(settings.index_dir, self.store)
         self.nlp = nlp  # None: read-only use (CLI queries, web routes)
         self._lock = threading.Lock()  # spaCy pipelines are not safe to share across threads
-        self._terms: OrderedDict[tuple[int, str], list[tuple[int, str, frozenset[str]]]] = OrderedDict()
+        self._terms: OrderedDict[tuple[int, str], _Held] = OrderedDict()
         self._held = 0  # positions in `_terms`
         self._keys: tuple[int, frozenset[str], int] | None = None  # (generation, name keys, most words)
         # (generation, actor name -> (kind, aliases), None: no such actor)
@@ -198,13 +199,12 @@ class PositionsIndex:
         `store.best_position`'s ranking (most shared words, then oldest, then first stored), over
         each actor's positions kept in memory for the generation. A much-quoted actor has
         thousands (20-50 ms a question in SQL at 100k chunks) and recurs across questions."""
-        words = frozenset(content_words(topic)) if topic else frozenset()
+        words = tuple(f" {w} " for w in content_words(topic)) if topic else ()
         generation = self.version()
         out: dict[str, Position | None] = {}
         for actor in actors:
-            held = self._term_positions(generation, actor)
-            best = min(held, key=lambda p: (-len(words & p[2]), p[1], p[0]), default=None)
-            out[actor] = self.store.position(best[0]) if best is not None else None
+            best = self._term_positions(generation, actor).most_shared(words)
+            out[actor] = self.store.position(best) if best is not None else None
         return out
 
     def _name_forms(self, generation: int, names: set[str]) -> dict[str, tuple[str, list[str]]]:
@@ -234,13 +234,13 @@ class PositionsIndex:
             self._keys = (generation, keys, longest)
         return keys, longest
 
-    def _term_positions(self, generation: int, actor: str) -> list[tuple[int, str, frozenset[str]]]:
+    def _term_positions(self, generation: int, actor: str) -> _Held:
         key = (generation, actor)
         with self._cache_lock:
             if key in self._terms:
                 self._terms.move_to_end(key)
                 return self._terms[key]
-        held = self.store.term_positions(actor)
+        held = _Held(self.store.term_positions(actor))
         with self._cache_lock:
             if key in self._terms:  # another thread read it meanwhile: count it once
                 return self._terms[key]
@@ -262,3 +262,40 @@ class PositionsIndex:
 
     def events_in(self, paragraph_id: str) -> list[Event]:
         return self.store.events_in(paragraph_id)
+
+
+
+class _Held:
+    """An actor term's positions, oldest first, with all their words in one string: a question's
+    words are found by str.find over it (C speed), not by a test per position (3,000 positions for
+    a much-quoted actor). Only strings and ints: nothing for the garbage collector to walk."""
+
+    __slots__ = ("ids", "starts", "text")
+
+    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
+        self.ids = [pos_id for pos_id, _, _ in rows]
+        self.starts: list[int] = []
+        at = 0
+        for _, _, words in rows:  # each " word word " padded: a " word " match never spans two
+            self.starts.append(at)
+            at += len(words)
+        self.text = "".join(words for _, _, words in rows)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def most_shared(self, words: tuple[str, ...]) -> int | None:
+        """The id of the first position sharing the most of `words` (each " word "); None for none held."""
+        if not self.ids:
+            return None
+        shared: Counter[int] = Counter()
+        for w in words:
+            rows: set[int] = set()
+            at = self.text.find(w)
+            while at >= 0:
+                rows.add(bisect_right(self.starts, at) - 1)
+                at = self.text.find(w, at + 1)
+            shared.update(rows)
+        if not shared:
+            return self.ids[0]
+        return self.ids[min(shared, key=lambda r: (-shared[r], r))]
