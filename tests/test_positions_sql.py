@@ -18,7 +18,7 @@ from qa_service.loaders import build_article, load_paths
 from qa_service.loaders.common import RawArticle, slugify
 from qa_service.models import Article
 from qa_service.positions import PositionsIndex, extract_article, load_nlp
-from qa_service.positions.index import question_spans
+from qa_service.positions.index import _Held, question_spans
 from qa_service.positions.models import ActorRecord, ArticleEntries
 from qa_service.positions.store import PositionsStore, content_words
 from qa_service.structured import StructuredLayer
@@ -235,6 +235,28 @@ def test_best_positions_in_memory_rank_as_the_sql_query_does(tmp_path, corpus) -
         got = index.best_positions(names, topic=topic)
         assert got == {n: index.store.best_position(n, words) for n in names}
     assert sum(p is not None for p in got.values()) > 10
+
+
+def test_term_positions_come_oldest_first_with_their_words_padded(tmp_path, corpus) -> None:
+    """What the in-memory ranking relies on: undated first, then by date, then by id; each
+    position's words as " word word " so that " word " finds whole words only."""
+    store = PositionsStore(open_database(sqlite_url(tmp_path)))
+    fill(store, corpus)
+    held = [store.term_positions(t) for t in sorted(store.name_keys())]
+    assert sum(map(len, held)) > 20
+    for rows in held:
+        assert rows == sorted(rows, key=lambda r: (r[1], r[0]))
+        assert all(w.startswith(" ") and w.endswith(" ") for _, _, w in rows)
+
+
+def test_most_shared_counts_whole_words_and_prefers_the_oldest() -> None:
+    held = _Held([(7, "", " aids war "), (3, "2020-01-02", " aid "), (5, "2021-05-06", " aid war "), (9, "2022", "  ")])
+    assert held.most_shared((" aid ", " war ")) == 5  # both words; "aids" is not "aid"
+    assert held.most_shared((" aid ",)) == 3  # the oldest of two sharing one word
+    assert held.most_shared((" war ",)) == 7  # undated comes first
+    assert held.most_shared((" peace ",)) == 7  # none shares a word: the oldest
+    assert held.most_shared(()) == 7
+    assert _Held([]).most_shared((" aid ",)) is None
 
 
 def test_positions_read_by_two_threads_at_once_are_counted_once(tmp_path, corpus, monkeypatch) -> None:
