@@ -248,11 +248,22 @@ class HybridRetriever(BaseRetriever):
     def paragraph(self, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
         """A paragraph of the article as the last search's snapshot holds it (the positions layer
         adds paragraphs to that search's hits), or None when that article is not in it."""
+        return self.paragraphs([(article_id, paragraph_id)]).get(paragraph_id)
+
+    def paragraphs(self, wanted: list[tuple[str, str]]) -> dict[str, RetrievedParagraph]:
+        """`paragraph` for many (article id, paragraph id) pairs, by paragraph id, their articles read
+        in one call: a question naming ten actors adds their statements from as many articles."""
         table = self._table
-        known = table is not None and article_id in table.article_hash
-        article = self.article(article_id, table.article_hash[article_id]) if known else None
-        para = next((p for p in article.paragraphs if p.paragraph_id == paragraph_id), None) if article else None
-        return retrieved_paragraph(article, para, score=0.0) if article is not None and para is not None else None
+        if table is None:
+            return {}
+        articles = self.articles({aid: table.article_hash[aid] for aid, _ in wanted if aid in table.article_hash})
+        out: dict[str, RetrievedParagraph] = {}
+        for aid, pid in wanted:
+            article = articles.get(aid)
+            para = next((p for p in article.paragraphs if p.paragraph_id == pid), None) if article else None
+            if article is not None and para is not None:
+                out[pid] = retrieved_paragraph(article, para, score=0.0)
+        return out
 
     def _materialise(self, table: Any, pids: list[str], best: dict[str, tuple[float, str]],
                      first_rank: dict[str, dict[str, int]], dense_sim: dict[str, float],

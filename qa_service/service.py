@@ -374,7 +374,7 @@ def build_parts(settings: Settings, store: ChromaStore, retriever: HybridRetriev
     if positions is not None and settings.use_positions:
         from qa_service.structured import StructuredLayer
 
-        layer = StructuredLayer(positions, retriever.paragraph, outlets=retriever.outlet_spans)
+        layer = StructuredLayer(positions, retriever.paragraphs, outlets=retriever.outlet_spans)
     extractive = ExtractiveGenerator(judge)
     generator: Any
     condense_prompt = None

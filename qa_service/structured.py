@@ -82,10 +82,10 @@ def _inside_a_name(text: str, start: int, end: int) -> bool:
 
 
 class StructuredLayer:
-    def __init__(self, positions: Any, paragraph: Callable[[str, str], RetrievedParagraph | None],
+    def __init__(self, positions: Any, paragraphs: Callable[[list[tuple[str, str]]], dict[str, RetrievedParagraph]],
                  remembered: int = 64, outlets: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
         self.positions = positions
-        self.paragraph = paragraph  # (article_id, paragraph_id) -> RetrievedParagraph
+        self.paragraphs = paragraphs  # [(article_id, paragraph_id)] -> {paragraph_id: RetrievedParagraph}
         # Where a question names outlets (news_signals.outlet_spans): "a TechCrunch article" names the
         # source, not an actor, and "Cnbc | World Business News Leader" no leader.
         self.outlets = outlets
@@ -148,8 +148,12 @@ class StructuredLayer:
         if not focus:
             return hits
         first: list[RetrievedParagraph] = []
-        for _, pid, entry in focus:
-            hit = next((h for h in hits if h.paragraph_id == pid), None) or self.paragraph(entry.article_id, pid)
+        found: dict[str, RetrievedParagraph] = {}
+        for h in hits:
+            found.setdefault(h.paragraph_id, h)
+        found |= self.paragraphs([(entry.article_id, pid) for _, pid, entry in focus if pid not in found])
+        for _, pid, _ in focus:
+            hit = found.get(pid)
             if hit is not None and hit not in first:
                 first.append(hit)
         rest = [h for h in hits if h.paragraph_id not in {f.paragraph_id for f in first}]

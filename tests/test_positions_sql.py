@@ -134,7 +134,7 @@ def test_what_one_replica_writes_another_reads(backend, tmp_path, request, corpu
     settings = Settings(index_dir=tmp_path)
     writer = PositionsIndex(settings, nlp=None, engine=first)
     reader = PositionsIndex(settings, nlp=None, engine=second)
-    layer = StructuredLayer(reader, paragraph=lambda _a, _p: None)
+    layer = StructuredLayer(reader, paragraphs=lambda _wanted: {})
     question = "When did the NATO summit start?"
     assert layer.focus(question) == [] and reader.positions() == []
     # The reader's in-memory look-ups (name keys, actor forms, an actor's positions) are cached
@@ -323,9 +323,9 @@ def test_an_outlet_the_question_names_as_its_source_is_not_an_actor(tmp_path) ->
     known = {"techcrunch": "TechCrunch", "cnbc | world business news leader": "Cnbc | World Business News Leader",
              "the age": "The Age"}
     question = "Did the TechCrunch article say that the merger would fail?"
-    assert [actor for actor, _, _ in StructuredLayer(index, paragraph=lambda _a, _p: None).focus(question)] == [
+    assert [actor for actor, _, _ in StructuredLayer(index, paragraphs=lambda _wanted: {}).focus(question)] == [
         "TechCrunch"]
-    layer = StructuredLayer(index, paragraph=lambda _a, _p: None, outlets=lambda q: outlet_spans(q, known))
+    layer = StructuredLayer(index, paragraphs=lambda _wanted: {}, outlets=lambda q: outlet_spans(q, known))
     assert layer.focus(question) == []
     # An outlet's name running on into a longer name is that name: "Age Concern" is not "The Age".
     assert [actor for actor, _, _ in layer.focus("What did Age Concern say about pensions?")] == ["Age Concern"]

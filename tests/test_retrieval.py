@@ -171,3 +171,25 @@ def test_date_filter_errors_name_neither_spelling_of_the_fields() -> None:
         SearchFilters(date_from="2024-03-01", date_to="2024-02-01")
     with pytest.raises(InvalidInputError, match="the end date is not an ISO date"):
         SearchFilters(date_to="yesterday")
+
+
+def test_paragraphs_of_many_articles_are_read_in_one_call(sample_service, monkeypatch) -> None:
+    """The positions layer adds the statements of every actor a question names: their articles
+    are read together, not one call each."""
+    from qa_service.retrieval import HybridRetriever
+
+    svc = sample_service
+    retriever = HybridRetriever(store=svc.store, lexical=svc.retriever.lexical, embedder=svc.embedder)
+    retriever.search("What did the ministers say?", k=4)  # the snapshot paragraphs come from
+    table = svc.retriever.lexical.refresh()
+    articles = svc.store.get_articles(sorted(table.article_hash)[:3])
+    assert len(articles) == 3
+    reads: list[list[str]] = []
+    get_articles = svc.store.get_articles
+    monkeypatch.setattr(svc.store, "get_articles", lambda ids: reads.append(list(ids)) or get_articles(ids))
+    retriever._articles.clear()  # none cached: the search above read its hits' articles
+    wanted = [(a.article_id, a.paragraphs[-1].paragraph_id) for a in articles]
+    got = retriever.paragraphs([*wanted, (articles[0].article_id, "no-such-paragraph"), ("gone", "gone:p1")])
+    assert list(got) == [pid for _, pid in wanted]
+    assert [got[pid].text for _, pid in wanted] == [a.paragraphs[-1].text for a in articles]
+    assert reads == [[a.article_id for a in articles]]  # one read; "gone" is not in the snapshot
