@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     # numpy's BLAS threads in the process (service.limit_blas_threads says why 1); 0: the library's default.
     blas_threads: int = Field(default=1, ge=0, le=64)
-    # A served app warms the index's look-ups and freezes its start-up heap (heap.py says why).
+    # A served app warms the index's look-ups, then freezes its start-up heap (heap.py says why);
+    # off: neither.
     freeze_heap: bool = True
     # Window for one chunk, counted in the embedder's own word pieces (what truncates).
     chunk_max_tokens: int = 200

@@ -1,6 +1,6 @@
 """A long-lived service's start-up objects, kept out of the cyclic garbage collector's way.
 
-At 100k paragraphs the service holds ~0.7 million container objects for as long as it runs
+At 100k paragraphs the service holds ~0.8 million container objects for as long as it runs
 (the BM25 table, the actor directory, the models' modules). CPython's full collection walks
 every one of them: 0.5-0.6 s, during which no request moves, twice in 64 chat requests of
 bench/scale.py. Frozen (gc.freeze), they are left out of every later collection; reference

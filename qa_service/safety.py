@@ -424,6 +424,8 @@ _FOREIGN_CUES: dict[str, tuple[int, re.Pattern[str]]] = {
 # Built once and only read after (its automaton is searched from many threads; never add to it).
 _SCREEN = Screen([p for _, patterns in _FAMILIES.values() for p in patterns])
 _FAMILY_OF = {p: name for name, (_, patterns) in _FAMILIES.items() for p in patterns}
+# One family per expression: an expression shared by two families would count for one only.
+assert len(_FAMILY_OF) == sum(len(patterns) for _, patterns in _FAMILIES.values())
 
 
 def _is_foreign(text: str) -> bool:

@@ -151,7 +151,8 @@ class StructuredLayer:
         found: dict[str, RetrievedParagraph] = {}
         for h in hits:
             found.setdefault(h.paragraph_id, h)
-        found |= self.paragraphs([(entry.article_id, pid) for _, pid, entry in focus if pid not in found])
+        if missing := [(entry.article_id, pid) for _, pid, entry in focus if pid not in found]:
+            found |= self.paragraphs(missing)
         for _, pid, _ in focus:
             hit = found.get(pid)
             if hit is not None and hit not in first:

@@ -81,7 +81,9 @@ def test_replica_starts_not_ready_while_the_database_is_down(server: PostgresSer
                                                             embedder: Any) -> None:
     url = server.create_database("late")
     server.stop()
-    settings = Settings(index_dir=tmp_path / "index", database_url=url, api_key=KEY, positions_enabled=False)
+    # freeze_heap off: the app runs inside pytest's process, whose heap must stay collectable.
+    settings = Settings(index_dir=tmp_path / "index", database_url=url, api_key=KEY, positions_enabled=False,
+                        freeze_heap=False)
     app = create_app(settings, build=lambda s: build_service(s, embedder=embedder))
     with TestClient(app) as client:
         body = wait_ready(client, ready=False)

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from qa_service.config import Settings
@@ -257,6 +259,22 @@ def test_most_shared_counts_whole_words_and_prefers_the_oldest() -> None:
     assert held.most_shared((" peace ",)) == 7  # none shares a word: the oldest
     assert held.most_shared(()) == 7
     assert _Held([]).most_shared((" aid ",)) is None
+
+
+_WORDS = ["aid", "aids", "said", "war", "wars", "peace", "talk", "talks", "nato"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["", "2020-01-02", "2021", "2021-05-06"]),
+                               st.lists(st.sampled_from(_WORDS), max_size=5)), max_size=12),
+       asked=st.sets(st.sampled_from(_WORDS), max_size=4))
+def test_most_shared_picks_what_ranking_every_position_picks(rows, asked) -> None:
+    """Against the ranking it replaced: most shared words, then oldest (undated first), then lowest id."""
+    held = sorted(((i, p, f" {' '.join(ws)} ") for i, p, ws in rows), key=lambda r: (r[1], r[0]))
+    ranked = [(i, p, frozenset(w.split())) for i, p, w in held]
+    old = min(ranked, key=lambda r: (-len(frozenset(asked) & r[2]), r[1], r[0]), default=None)
+    got = _Held(held).most_shared(tuple(f" {w} " for w in asked))
+    assert got == (old[0] if old is not None else None)
 
 
 def test_positions_read_by_two_threads_at_once_are_counted_once(tmp_path, corpus, monkeypatch) -> None:

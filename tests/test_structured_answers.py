@@ -238,3 +238,34 @@ def test_a_sentence_stating_no_date_gives_way_to_the_asked_events_sentence() -> 
     generator = StructuredGenerator(base=None, layer=layer)  # type: ignore[arg-type]
     draft = generator._dated("When did the frost hit the coffee crops?", first, [undated, dated_para], judgement)
     assert draft.claims[0].quote == dated_text and draft.claims[0].text.startswith("July 29, 2024: ")
+
+
+def test_boost_puts_the_layers_paragraphs_first_reading_the_missing_in_one_call() -> None:
+    """Focus paragraphs among the hits are taken from them (the first of duplicates), the rest are
+    read in one call, one the snapshot lacks is left out, and nothing is read when all are hits."""
+    from types import SimpleNamespace
+
+    from qa_service.structured import StructuredLayer
+
+    def para(pid: str, text: str = "x") -> RetrievedParagraph:
+        return RetrievedParagraph(paragraph_id=pid, article_id=pid.split(":")[0], title="t", text=text, score=1.0)
+
+    calls: list[list[tuple[str, str]]] = []
+    stored = {"b:p2": para("b:p2"), "c:p1": para("c:p1")}
+
+    def paragraphs(wanted: list[tuple[str, str]]) -> dict[str, RetrievedParagraph]:
+        calls.append(wanted)
+        return {pid: stored[pid] for _, pid in wanted if pid in stored}
+
+    layer = StructuredLayer(positions=None, paragraphs=paragraphs)
+    entry = {pid: SimpleNamespace(article_id=pid.split(":")[0]) for pid in ("a:p1", "b:p2", "c:p1", "gone:p1")}
+    layer.focus = lambda q: [("X", pid, entry[pid]) for pid in ("b:p2", "a:p1", "gone:p1", "c:p1", "a:p1")]  # type: ignore[method-assign]
+    hits = [para("a:p1", "first"), para("a:p1", "second"), para("d:p4")]
+    out = layer.boost("q", hits, k=3)
+    assert [p.paragraph_id for p in out] == ["b:p2", "a:p1", "c:p1"]  # k=3: "d:p4" goes
+    assert out[1].text == "first"
+    assert calls == [[("b", "b:p2"), ("gone", "gone:p1"), ("c", "c:p1")]]
+    calls.clear()
+    layer.focus = lambda q: [("X", "a:p1", entry["a:p1"])]  # type: ignore[method-assign]
+    assert [p.paragraph_id for p in layer.boost("q", hits, k=3)] == ["a:p1", "d:p4"]
+    assert calls == []

@@ -63,8 +63,8 @@ def settle(service: QAService, settings: Settings) -> None:
     if callable(warm_up):
         try:
             warm_up()
-        except DependencyUnavailable:
-            raise
+        except DependencyUnavailable as exc:  # the built service stays: /readyz says what is down
+            log.warning("warming the index's look-ups failed: %s", exc)
         except Exception:  # a question would meet it too, and report it; start-up goes on
             log.exception("warming the index's look-ups failed")
     freeze_long_lived()

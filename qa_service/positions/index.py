@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING
@@ -268,13 +269,15 @@ class PositionsIndex:
 class _Held:
     """An actor term's positions, oldest first, with all their words in one string: a question's
     words are found by str.find over it (C speed), not by a test per position (3,000 positions for
-    a much-quoted actor). Only strings and ints: nothing for the garbage collector to walk."""
+    a much-quoted actor). Two arrays and a string, where a tuple and a set per position were
+    objects for the garbage collector to walk."""
 
     __slots__ = ("ids", "starts", "text")
 
     def __init__(self, rows: list[tuple[int, str, str]]) -> None:
-        self.ids = [pos_id for pos_id, _, _ in rows]
-        self.starts: list[int] = []
+        """`rows` as `PositionsStore.term_positions` gives them: (id, published, " words "), oldest first."""
+        self.ids = array("q", (pos_id for pos_id, _, _ in rows))
+        self.starts = array("q")
         at = 0
         for _, _, words in rows:  # each " word word " padded: a " word " match never spans two
             self.starts.append(at)
@@ -290,6 +293,8 @@ class _Held:
             return None
         shared: Counter[int] = Counter()
         for w in words:
+            if not w.strip():
+                continue  # no word: spaces alone would match between positions
             rows: set[int] = set()
             at = self.text.find(w)
             while at >= 0:

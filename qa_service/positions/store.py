@@ -549,8 +549,7 @@ class PositionsStore:
         oldest first (undated first, then by id): what `best_position` ranks by, for ranking in memory.
 
         The words stay one space-delimited string, so that a word is found as " word ": a set per
-        position took twice as long to make as the rows to read (10 ms for a much-quoted actor),
-        and a tuple of strings only is not tracked by the garbage collector, a tuple with a set is."""
+        position took longer to make than the rows to read (9 ms for a much-quoted actor)."""
         with self.engine.connect() as conn:
             rows = conn.execute(_TERM_POSITIONS, {"term": normalise(actor).lower()}).all()
         held = [(pos_id, published or "", f" {words or ''} ") for pos_id, published, words in rows]
