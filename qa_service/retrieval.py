@@ -219,10 +219,6 @@ class HybridRetriever(BaseRetriever):
         """Where the question names outlets of the current snapshot (no refresh: the search does that)."""
         return outlet_spans(question, self.lexical.snapshot.sources) if self.use_news_signals else []
 
-    def article(self, article_id: str, content_hash: str) -> Article | None:
-        """The article at exactly this version, or None (deleted or replaced since the snapshot)."""
-        return self.articles({article_id: content_hash}).get(article_id)
-
     def articles(self, wanted: dict[str, str]) -> dict[str, Article]:
         """Per article id, the article at exactly the content hash given; ids deleted or replaced
         since are left out. Those not cached are read in one call: at 100k chunks a question's
@@ -245,14 +241,11 @@ class HybridRetriever(BaseRetriever):
                 self._articles.popitem(last=False)
         return found
 
-    def paragraph(self, article_id: str, paragraph_id: str) -> RetrievedParagraph | None:
-        """A paragraph of the article as the last search's snapshot holds it (the positions layer
-        adds paragraphs to that search's hits), or None when that article is not in it."""
-        return self.paragraphs([(article_id, paragraph_id)]).get(paragraph_id)
-
     def paragraphs(self, wanted: list[tuple[str, str]]) -> dict[str, RetrievedParagraph]:
-        """`paragraph` for many (article id, paragraph id) pairs, by paragraph id, their articles read
-        in one call: a question naming ten actors adds their statements from as many articles."""
+        """Paragraphs by (article id, paragraph id) as the last search's snapshot holds them (the
+        positions layer adds them to that search's hits), by paragraph id; those whose article is
+        not in it are left out. Their articles are read in one call: a question naming ten actors
+        adds their statements from as many articles."""
         table = self._table
         if table is None:
             return {}

@@ -147,9 +147,9 @@ def test_articles_of_a_search_are_read_in_one_call_and_only_at_their_version(sam
     assert reads[1:] == [[second, "gone"]]  # the cached one is not read again
     # The positions layer's paragraphs come from the last search's snapshot and the same cache.
     para = found[first].paragraphs[0]
-    got = retriever.paragraph(first, para.paragraph_id)
+    got = retriever.paragraphs([(first, para.paragraph_id)]).get(para.paragraph_id)
     assert got is not None and got.text == para.text and got.article_id == first
-    assert retriever.paragraph(first, f"{first}:p999") is None and retriever.paragraph("gone", "gone:p1") is None
+    assert retriever.paragraphs([(first, f"{first}:p999"), ("gone", "gone:p1")]) == {}
     assert len(reads) == 2
 
 

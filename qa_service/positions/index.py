@@ -265,7 +265,6 @@ class PositionsIndex:
         return self.store.events_in(paragraph_id)
 
 
-
 class _Held:
     """An actor term's positions, oldest first, with all their words in one string: a question's
     words are found by str.find over it (C speed), not by a test per position (3,000 positions for
